@@ -1,0 +1,40 @@
+"""optkit: an optimization modelling toolkit on cvxpy's algebra.
+
+    import cvxpy as cp, optkit as ok
+    res = ok.solve(ok.Problem(cp.Minimize(f), constraints), "ipopt")
+"""
+from __future__ import annotations
+
+from . import registry
+from . import solvers  # the package optkit.solvers is callable: ok.solvers()
+from .backend import Backend
+from .errors import (DataError, InvalidProblemError, NotSolvedError, OptionError, OptkitError,
+                     ReadError, SolverUnavailableError, UnknownSolverError, UnsupportedProblemError)
+from .ir import LinearForm, NLPForm
+from .modeling import NLP, LinearProblem, Problem, read
+from .options import SolveOptions
+from .results import Result
+from .solve import solve
+from .status import PrimalStatus, Termination
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # heavier subpackages load on first use
+    if name in ("Bilevel", "Level"):
+        from . import bilevel
+        return getattr(bilevel, name)
+    if name in ("MultiObjective", "ParetoResult"):
+        from . import multiobjective
+        return getattr(multiobjective, name)
+    if name in ("batch", "problems", "testing"):
+        import importlib
+        return importlib.import_module(f"optkit.{name}")
+    raise AttributeError(f"module 'optkit' has no attribute {name!r}")
+
+
+__all__ = ["solve", "solvers", "Problem", "NLP", "LinearProblem", "read", "Result", "Termination",
+           "PrimalStatus", "SolveOptions", "Backend", "NLPForm", "LinearForm", "registry",
+           "OptkitError", "InvalidProblemError", "DataError", "ReadError", "UnsupportedProblemError",
+           "UnknownSolverError", "SolverUnavailableError", "OptionError", "NotSolvedError"]

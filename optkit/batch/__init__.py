@@ -1,0 +1,1 @@
+"""optkit.batch (see docs/)."""

@@ -1,0 +1,1 @@
+"""optkit.bilevel (see docs/)."""

@@ -1,0 +1,179 @@
+"""Compile a cvxpy problem to an NLPForm through cvxpy's DNLP differentiation engine.
+
+The engine's oracles are only right on a problem that went through cvxpy's own NLP reduction
+chain (FlipObjective for maximisation, CvxAttr2Constr, Dnlp2Smooth): built on the original problem
+a quotient x0/x1 is differentiated with x1 frozen. We apply that chain, build the oracles on its
+output, and invert the chain to map points and multipliers back to the user's variables.
+
+Row multipliers y follow L = f + yᵀc on the lowered rows (equalities lhs − rhs = 0, inequalities
+as nonnegative slacks expr ≥ 0); :meth:`CompiledNLP.duals` converts them to cvxpy's convention
+(inequality duals ≥ 0).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import UnsupportedProblemError
+from .nlp_form import NLPForm
+
+
+def _chain(problem):
+    import cvxpy as cp
+    from cvxpy.reductions.cvx_attr2constr import CvxAttr2Constr
+    from cvxpy.reductions.dnlp2smooth.dnlp2smooth import Dnlp2Smooth
+    from cvxpy.reductions.flip_objective import FlipObjective
+
+    reductions = [FlipObjective()] if isinstance(problem.objective, cp.Maximize) else []
+    reductions += [CvxAttr2Constr(reduce_bounds=False), Dnlp2Smooth()]
+    return reductions
+
+
+def _set_start(problem, x0: dict | None) -> dict:
+    """Give every variable a start value (user's x0 first, then cvxpy's rule); returns old values."""
+    from cvxpy.reductions.solvers.nlp_solving_chain import _set_nlp_initial_point
+
+    saved = {v.id: v.value for v in problem.variables()}
+    for var, val in (x0 or {}).items():
+        arr = np.broadcast_to(np.asarray(val, dtype=float), var.shape)
+        var.value = np.array(arr)
+    _set_nlp_initial_point(problem)
+    return saved
+
+
+class _EngineOracles:
+    """The C engine's oracles with the forward pass cached per point (derivatives need it)."""
+
+    def __init__(self, problem, n: int, m: int):
+        from cvxpy.reductions.solvers.nlp_solvers.diff_engine import C_problem
+
+        self.cp = C_problem(problem, verbose=False)
+        self.cp.init_jacobian_coo()
+        self.cp.init_hessian_coo_lower_tri()
+        self.n, self.m = n, m
+        if m:
+            r, c = self.cp.get_jacobian_sparsity_coo()
+            self.jrows, self.jcols = np.asarray(r, np.int64), np.asarray(c, np.int64)
+        r, c = self.cp.get_problem_hessian_sparsity_coo()
+        self.hrows, self.hcols = np.asarray(r, np.int64), np.asarray(c, np.int64)
+        self.hdiag = self.hrows == self.hcols
+        self._x: np.ndarray | None = None
+        self._f = 0.0
+        self._c = np.zeros(m)
+
+    def _forward(self, x: np.ndarray) -> None:
+        if self._x is None or not np.array_equal(x, self._x):
+            x = np.ascontiguousarray(x, dtype=float)
+            self._f = float(self.cp.objective_forward(x))
+            self._c = np.array(self.cp.constraint_forward(x), dtype=float) if self.m else np.zeros(0)
+            self._x = x.copy()
+
+    def f(self, x):
+        self._forward(x)
+        return self._f
+
+    def grad(self, x):
+        self._forward(x)
+        return np.array(self.cp.gradient(), dtype=float)
+
+    def cons(self, x):
+        self._forward(x)
+        return self._c.copy()
+
+    def jac(self, x):
+        self._forward(x)
+        vals = np.asarray(self.cp.eval_jacobian_vals(), dtype=float)
+        return sp.csr_matrix((vals, (self.jrows, self.jcols)), shape=(self.m, self.n))
+
+    def hess(self, x, y, obj_factor=1.0):
+        self._forward(x)
+        y = np.ascontiguousarray(y, dtype=float) if self.m else np.zeros(0)
+        vals = np.asarray(self.cp.eval_hessian_vals_coo_lower_tri(float(obj_factor), y), float)
+        off = ~self.hdiag
+        rows = np.concatenate([self.hrows, self.hcols[off]])
+        cols = np.concatenate([self.hcols, self.hrows[off]])
+        return sp.csr_matrix((np.concatenate([vals, vals[off]]), (rows, cols)),
+                             shape=(self.n, self.n))
+
+
+@dataclass
+class CompiledNLP:
+    """An NLPForm with the maps back to the user's cvxpy variables and constraints."""
+
+    form: NLPForm
+    reductions: list
+    inverses: list
+    var_offsets: dict
+    var_shapes: dict
+    row_blocks: list  # (constraint id, first row, shape, is_equality)
+    sense: int
+    extra: dict = field(default_factory=dict)
+
+    def _solution(self, x: np.ndarray, y: np.ndarray | None):
+        import cvxpy.settings as s
+        from cvxpy.reductions.solution import Solution
+
+        primal = {vid: np.reshape(x[off:off + int(np.prod(self.var_shapes[vid], dtype=int))],
+                                  self.var_shapes[vid], order="F")
+                  for vid, off in self.var_offsets.items()}
+        dual = {}
+        if y is not None:
+            for cid, start, shape, is_eq in self.row_blocks:
+                size = int(np.prod(shape, dtype=int))
+                block = np.reshape(y[start:start + size], shape, order="F")
+                dual[cid] = block if is_eq else -block
+        sol = Solution(s.OPTIMAL, 0.0, primal, dual, {})
+        for red, inv in zip(reversed(self.reductions), reversed(self.inverses)):
+            sol = red.invert(sol, inv)
+        return sol
+
+    def values(self, x: np.ndarray) -> dict[int, Any]:
+        """User variable id → value at the flat point x."""
+        return self._solution(x, None).primal_vars
+
+    def duals(self, x: np.ndarray, y: np.ndarray) -> dict[int, Any]:
+        """User constraint id → multiplier (cvxpy convention)."""
+        return self._solution(x, y).dual_vars
+
+
+def compile_nlp(problem, x0: dict | None = None, name: str = "cvxpy-nlp") -> CompiledNLP:
+    """Apply cvxpy's NLP chain to ``problem`` and build an NLPForm on its smooth output."""
+    import cvxpy as cp
+    from cvxpy.constraints import Equality, Inequality
+    from cvxpy.reductions.inverse_data import InverseData
+    from cvxpy.reductions.solvers.nlp_solvers.nlp_solver import Bounds
+
+    saved = _set_start(problem, x0)
+    try:
+        reductions = _chain(problem)
+        p, inverses = problem, []
+        for red in reductions:
+            p, inv = red.apply(p)
+            inverses.append(inv)
+        for con in p.constraints:
+            if not isinstance(con, (Equality, Inequality)):
+                raise UnsupportedProblemError(
+                    f"constraint {con} ({type(con).__name__}) cannot be compiled to a smooth NLP; "
+                    f"write it with ==, <= or >=")
+        bounds = Bounds(p)
+    finally:
+        for var in problem.variables():
+            if var.id in saved:
+                var.value = saved[var.id]
+    blocks, start = [], 0
+    for con in p.constraints:
+        blocks.append((con.id, start, con.shape, isinstance(con, Equality)))
+        start += con.size
+    inv_data = InverseData(bounds.new_problem)
+    n, m = bounds.x0.size, bounds.cl.size
+    oracles = _EngineOracles(bounds.new_problem, n, m)
+    form = NLPForm(n=n, m=m, x0=bounds.x0, f_fn=oracles.f, grad_fn=oracles.grad,
+                   cons_fn=oracles.cons, jac_fn=oracles.jac, hess_fn=oracles.hess,
+                   lb=bounds.lb, ub=bounds.ub, cl=bounds.cl, cu=bounds.cu, name=name)
+    sense = -1 if isinstance(problem.objective, cp.Maximize) else 1
+    return CompiledNLP(form=form, reductions=reductions, inverses=inverses,
+                       var_offsets=dict(inv_data.var_offsets), var_shapes=dict(inv_data.var_shapes),
+                       row_blocks=blocks, sense=sense)

@@ -1,0 +1,175 @@
+"""LinearForm: LP, convex QP and MILP data in one shape.
+
+    minimize  cᵀx + ½ xᵀQx + c0   subject to  rl <= A x <= ru,  lb <= x <= ub,  x_j ∈ Z for j ∈ I.
+
+Q is symmetric (both triangles stored) or None; A is CSR m×n. Row duals follow the Lagrangian
+L = cᵀx + ½xᵀQx + yᵀ(Ax) + zᵀx: at a minimiser c + Qx + Aᵀy + z = 0, with y_i ≥ 0 on an active upper
+row bound and ≤ 0 on an active lower one (z likewise for columns).
+``sense`` is +1 for a model given as minimisation and −1 for one given as maximisation; the data
+here are always of the minimisation, and results are reported back in user units.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import DataError, InvalidProblemError
+from .nlp_form import NLPForm, as_vector, check_bounds
+
+
+def _first_nan(values: np.ndarray) -> int | None:
+    bad = np.flatnonzero(np.isnan(values))
+    return int(bad[0]) if bad.size else None
+
+
+@dataclass
+class LinearForm:
+    """Compiled LP/QP/MILP (see module docstring)."""
+
+    c: np.ndarray
+    A: sp.csr_matrix
+    rl: np.ndarray
+    ru: np.ndarray
+    lb: np.ndarray
+    ub: np.ndarray
+    Q: sp.csr_matrix | None = None
+    c0: float = 0.0
+    integrality: np.ndarray | None = None
+    sense: int = 1
+    name: str = "linear"
+    col_names: list[str] | None = None
+    row_names: list[str] | None = None
+    source: str | None = None
+    x0: np.ndarray | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.c = np.asarray(self.c, dtype=float).reshape(-1)
+        n = self.c.size
+        self.A = sp.csr_matrix(self.A, dtype=float) if self.A is not None else sp.csr_matrix((0, n))
+        if self.A.shape[1] != n:
+            raise InvalidProblemError(f"{self._where()}A has {self.A.shape[1]} columns but c has {n} entries")
+        m = self.A.shape[0]
+        self.rl = as_vector(self.rl, m, "row lower bounds", -np.inf)
+        self.ru = as_vector(self.ru, m, "row upper bounds", np.inf)
+        self.lb = as_vector(self.lb, n, "column lower bounds", -np.inf)
+        self.ub = as_vector(self.ub, n, "column upper bounds", np.inf)
+        if self.Q is not None:
+            self.Q = sp.csr_matrix(self.Q, dtype=float)
+            if self.Q.shape != (n, n):
+                raise InvalidProblemError(f"{self._where()}Q has shape {self.Q.shape}, expected ({n}, {n})")
+            if self.Q.nnz == 0:
+                self.Q = None
+        if self.integrality is None:
+            self.integrality = np.zeros(n, dtype=bool)
+        self.integrality = np.asarray(self.integrality, dtype=bool).reshape(-1)
+        if self.integrality.size != n:
+            raise InvalidProblemError(f"{self._where()}integrality has {self.integrality.size} entries, expected {n}")
+        self.validate()
+
+    # ------------------------------------------------------------------ checks
+    def _where(self) -> str:
+        return f"{self.source}: " if self.source else ""
+
+    def _col(self, j: int) -> str:
+        return f"column {self.col_names[j]!r} (index {j})" if self.col_names else f"column index {j}"
+
+    def _row(self, i: int) -> str:
+        return f"row {self.row_names[i]!r} (index {i})" if self.row_names else f"row index {i}"
+
+    def validate(self) -> None:
+        """Reject NaN anywhere and ±inf where a finite number is required, naming the entry."""
+        src = self.source
+        j = _first_nan(self.c)
+        if j is not None or not np.all(np.isfinite(self.c)):
+            j = j if j is not None else int(np.flatnonzero(~np.isfinite(self.c))[0])
+            raise DataError(f"objective coefficient of {self._col(j)} is {self.c[j]}", src,
+                            f"objective[{j}]")
+        if not np.isfinite(self.c0):
+            raise DataError(f"objective constant is {self.c0}", src, "objective constant")
+        A = self.A.tocoo()
+        bad = np.flatnonzero(~np.isfinite(A.data))
+        if bad.size:
+            i, j = int(A.row[bad[0]]), int(A.col[bad[0]])
+            raise DataError(f"constraint matrix entry at {self._row(i)}, {self._col(j)} is "
+                            f"{A.data[bad[0]]}", src, f"A[{i},{j}]")
+        if self.Q is not None:
+            Q = self.Q.tocoo()
+            bad = np.flatnonzero(~np.isfinite(Q.data))
+            if bad.size:
+                i, j = int(Q.row[bad[0]]), int(Q.col[bad[0]])
+                raise DataError(f"quadratic objective entry Q[{i},{j}] is {Q.data[bad[0]]}", src,
+                                f"Q[{i},{j}]")
+        for arr, what, name in ((self.rl, "lower", self._row), (self.ru, "upper", self._row),
+                                (self.lb, "lower", self._col), (self.ub, "upper", self._col)):
+            k = _first_nan(arr)
+            if k is not None:
+                raise DataError(f"{what} bound of {name(k)} is NaN", src, f"{what} bound {k}")
+        for lo, hi, name in ((self.rl, self.ru, self._row), (self.lb, self.ub, self._col)):
+            bad = np.flatnonzero((lo == np.inf) | (hi == -np.inf))
+            if bad.size:
+                k = int(bad[0])
+                raise DataError(f"bounds of {name(k)} are [{lo[k]}, {hi[k]}]: an infinite bound "
+                                f"on the wrong side", src, f"bound {k}")
+        try:
+            check_bounds(self.rl, self.ru, "row")
+            check_bounds(self.lb, self.ub, "column")
+        except InvalidProblemError as exc:
+            # crossed bounds are a legitimate (infeasible) model, not bad data: keep them
+            if "NaN" in str(exc):
+                raise
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def n(self) -> int:
+        """Number of columns (variables)."""
+        return self.c.size
+
+    @property
+    def m(self) -> int:
+        """Number of rows (constraints)."""
+        return self.A.shape[0]
+
+    @property
+    def is_mip(self) -> bool:
+        """True when some column is integer."""
+        return bool(self.integrality.any())
+
+    @property
+    def is_qp(self) -> bool:
+        """True when the objective has a quadratic part."""
+        return self.Q is not None
+
+    @property
+    def problem_class(self) -> str:
+        """One of lp, qp, milp, miqp."""
+        return ("mi" if self.is_mip else "") + ("qp" if self.is_qp else "lp")
+
+    def objective(self, x: np.ndarray) -> float:
+        """cᵀx + ½xᵀQx + c0 (minimisation units)."""
+        val = float(self.c @ x) + self.c0
+        if self.Q is not None:
+            val += 0.5 * float(x @ (self.Q @ x))
+        return val
+
+    def objective_gradient(self, x: np.ndarray) -> np.ndarray:
+        """c + Qx."""
+        return self.c + (self.Q @ x if self.Q is not None else 0.0)
+
+    def to_nlp_form(self) -> NLPForm:
+        """The same problem as an NLPForm (integrality dropped: callers must check ``is_mip``)."""
+        Q = self.Q if self.Q is not None else sp.csr_matrix((self.n, self.n))
+        A = self.A
+        zero_h = sp.csr_matrix((self.n, self.n))
+        x0 = self.x0 if self.x0 is not None else np.clip(np.zeros(self.n), self.lb, self.ub)
+        return NLPForm(
+            n=self.n, m=self.m, x0=x0,
+            f_fn=self.objective,
+            grad_fn=self.objective_gradient,
+            cons_fn=lambda x: A @ x,
+            jac_fn=lambda x: A,
+            hess_fn=lambda x, y, s=1.0: (s * Q) if self.Q is not None else zero_h,
+            lb=self.lb, ub=self.ub, cl=self.rl, cu=self.ru, name=self.name,
+        )

@@ -1,0 +1,162 @@
+"""NLPForm: the smooth nonlinear program every NLP backend consumes.
+
+    minimize f(x)  subject to  cl <= c(x) <= cu,  lb <= x <= ub,   x ∈ Rⁿ, c(x) ∈ Rᵐ.
+
+Lagrangian L(x, y) = f(x) + yᵀc(x) (so y ≥ 0 on an active upper bound c_i = cu_i and y ≤ 0 on an
+active lower bound). ``hess(x, y, s)`` is ∇²(s·f + yᵀc), symmetric, scipy.sparse.
+Every oracle call is counted in ``counts``; ``derivatives`` says for each derivative whether it is
+"exact" or "finite-difference".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import InvalidProblemError
+
+ArrayFn = Callable[[np.ndarray], np.ndarray]
+
+COUNTERS = ("f", "grad", "cons", "jac", "hess", "hvp", "jvp", "vjp")
+
+
+def as_vector(value, size: int, what: str, fill: float | None = None) -> np.ndarray:
+    """``value`` as a float vector of length ``size`` (scalars broadcast; None → ``fill``)."""
+    if value is None:
+        if fill is None:
+            raise InvalidProblemError(f"{what} is required")
+        return np.full(size, float(fill))
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 0:
+        arr = np.full(size, float(arr))
+    arr = arr.reshape(-1) if arr.ndim > 1 and arr.size == size else arr
+    if arr.shape != (size,):
+        raise InvalidProblemError(f"{what} has shape {np.shape(value)}, expected ({size},)")
+    return arr.copy()
+
+
+def check_bounds(lo: np.ndarray, hi: np.ndarray, what: str) -> None:
+    """Bounds may be ±inf but not NaN, and lo <= hi entrywise."""
+    for arr, side in ((lo, "lower"), (hi, "upper")):
+        bad = np.flatnonzero(np.isnan(arr))
+        if bad.size:
+            raise InvalidProblemError(f"{what} {side} bound has NaN at index {bad[0]}")
+    crossed = np.flatnonzero(lo > hi)
+    if crossed.size:
+        i = crossed[0]
+        raise InvalidProblemError(f"{what} bounds cross at index {i}: {lo[i]} > {hi[i]}")
+
+
+@dataclass
+class NLPForm:
+    """A compiled smooth NLP with counted oracles (see module docstring for the form)."""
+
+    n: int
+    m: int
+    x0: np.ndarray
+    f_fn: Callable[[np.ndarray], float]
+    grad_fn: ArrayFn
+    cons_fn: ArrayFn
+    jac_fn: Callable[[np.ndarray], sp.spmatrix]
+    hess_fn: Callable[[np.ndarray, np.ndarray, float], sp.spmatrix]
+    lb: np.ndarray
+    ub: np.ndarray
+    cl: np.ndarray
+    cu: np.ndarray
+    y0: np.ndarray | None = None
+    hvp_fn: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None
+    derivatives: dict = field(default_factory=lambda: {"grad": "exact", "jac": "exact",
+                                                        "hess": "exact"})
+    name: str = "nlp"
+    counts: dict = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
+
+    def __post_init__(self) -> None:
+        self.x0 = as_vector(self.x0, self.n, "x0")
+        bad = np.flatnonzero(~np.isfinite(self.x0))
+        if bad.size:
+            raise InvalidProblemError(f"x0 has a non-finite entry at index {bad[0]}")
+        self.lb = as_vector(self.lb, self.n, "lb", -np.inf)
+        self.ub = as_vector(self.ub, self.n, "ub", np.inf)
+        self.cl = as_vector(self.cl, self.m, "cl", 0.0)
+        self.cu = as_vector(self.cu, self.m, "cu", 0.0)
+        check_bounds(self.lb, self.ub, "variable")
+        check_bounds(self.cl, self.cu, "constraint")
+        if self.y0 is not None:
+            self.y0 = as_vector(self.y0, self.m, "y0")
+
+    # ---------------------------------------------------------------- counted oracles
+    def f(self, x: np.ndarray) -> float:
+        """Objective value f(x)."""
+        self.counts["f"] += 1
+        return float(self.f_fn(x))
+
+    def grad(self, x: np.ndarray) -> np.ndarray:
+        """∇f(x), length n."""
+        self.counts["grad"] += 1
+        return np.asarray(self.grad_fn(x), dtype=float).reshape(self.n)
+
+    def cons(self, x: np.ndarray) -> np.ndarray:
+        """c(x), length m."""
+        self.counts["cons"] += 1
+        if self.m == 0:
+            return np.zeros(0)
+        return np.asarray(self.cons_fn(x), dtype=float).reshape(self.m)
+
+    def jac(self, x: np.ndarray) -> sp.csr_matrix:
+        """Constraint Jacobian ∇c(x), m×n, CSR."""
+        self.counts["jac"] += 1
+        if self.m == 0:
+            return sp.csr_matrix((0, self.n))
+        return sp.csr_matrix(self.jac_fn(x))
+
+    def hess(self, x: np.ndarray, y: np.ndarray, obj_factor: float = 1.0) -> sp.csr_matrix:
+        """∇²ₓ(obj_factor·f + yᵀc), n×n symmetric, CSR."""
+        self.counts["hess"] += 1
+        y = np.zeros(self.m) if y is None else np.asarray(y, dtype=float)
+        return sp.csr_matrix(self.hess_fn(x, y, obj_factor))
+
+    def hvp(self, x: np.ndarray, y: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """∇²ₓL(x, y) v without forming the Hessian when a product oracle exists."""
+        self.counts["hvp"] += 1
+        if self.hvp_fn is not None:
+            return np.asarray(self.hvp_fn(x, y, v), dtype=float)
+        return self.hess_fn(x, np.asarray(y, float), 1.0) @ v
+
+    def jvp(self, x: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """∇c(x) v (length m)."""
+        self.counts["jvp"] += 1
+        return self.jac_fn(x) @ v if self.m else np.zeros(0)
+
+    def vjp(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """∇c(x)ᵀ w (length n)."""
+        self.counts["vjp"] += 1
+        return self.jac_fn(x).T @ w if self.m else np.zeros(self.n)
+
+    # ---------------------------------------------------------------- structure
+    @property
+    def equality_rows(self) -> np.ndarray:
+        """Boolean mask of rows with cl == cu."""
+        return self.cl == self.cu
+
+    @property
+    def is_equality_only(self) -> bool:
+        """True when every constraint is an equality and no variable is bounded."""
+        return bool(np.all(self.equality_rows) and np.all(np.isinf(self.lb))
+                    and np.all(np.isinf(self.ub)))
+
+    @property
+    def total_evaluations(self) -> int:
+        """All oracle calls added up."""
+        return int(sum(self.counts.values()))
+
+    def reset_counts(self) -> None:
+        """Set every counter back to zero."""
+        for k in self.counts:
+            self.counts[k] = 0
+
+    def lagrangian_gradient(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """∇ₓL = ∇f + ∇cᵀy."""
+        g = self.grad(x)
+        return g + self.vjp(x, y) if self.m else g

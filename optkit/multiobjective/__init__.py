@@ -1,0 +1,1 @@
+"""optkit.multiobjective (see docs/)."""

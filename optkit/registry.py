@@ -1,0 +1,141 @@
+"""Backend registry: discovery through the ``optkit.solvers`` entry-point group.
+
+The core never imports a backend by name; backends (in the repo folder ``solvers/``, installed as
+``optkit.solvers``) register in pyproject.toml, and third-party packages can add their own.
+``register()`` adds one in-process (tests, notebooks); a name "package.module:Class" loads a
+backend class that is not registered at all (used by batch runs for test backends).
+"""
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+
+from .backend import Backend
+from .errors import SolverUnavailableError, UnknownSolverError, UnsupportedProblemError
+
+_ENTRY_GROUP = "optkit.solvers"
+_extra: dict[str, Backend] = {}
+_cache: dict[str, Backend] = {}
+_discovered: dict | None = None
+
+# order used when no solver is named: first available backend that accepts the class wins
+PREFERENCE = {
+    "lp": ["highs", "scipy", "cvxpy", "pyomo"],
+    "milp": ["highs", "scipy", "pyomo", "cvxpy"],
+    "qp": ["highs", "cvxpy", "ipopt", "scipy", "pyomo"],
+    "miqp": ["pyomo", "cvxpy"],
+    "conic": ["cvxpy"],
+    "nlp": ["ipopt", "scipy", "pyomo"],
+    "bilevel": ["kkt", "lv-hba"],
+    "multiobjective": ["pascoletti-serafini", "weighted-sum"],
+}
+
+
+def _entry_points() -> dict:
+    global _discovered
+    if _discovered is None:
+        _discovered = {ep.name: ep for ep in entry_points(group=_ENTRY_GROUP)}
+    return _discovered
+
+
+def register(backend: Backend | type[Backend]) -> Backend:
+    """Add a backend in-process (instance or class); it overrides an entry point of that name."""
+    inst = backend() if isinstance(backend, type) else backend
+    _extra[inst.name] = inst
+    _cache.pop(inst.name, None)
+    return inst
+
+
+def unregister(name: str) -> None:
+    """Remove a backend added with :func:`register`."""
+    _extra.pop(name, None)
+    _cache.pop(name, None)
+
+
+def names() -> list[str]:
+    """All registered backend names, sorted."""
+    return sorted(set(_entry_points()) | set(_extra))
+
+
+def get(name: str) -> Backend:
+    """The backend called ``name``; unknown names fail listing the registered ones."""
+    if not isinstance(name, str):
+        raise UnknownSolverError(f"solver must be a backend name (str), got {type(name).__name__}")
+    if name in _extra:
+        return _extra[name]
+    if name in _cache:
+        return _cache[name]
+    eps = _entry_points()
+    if name in eps:
+        cls = eps[name].load()
+    elif ":" in name:
+        mod, _, attr = name.partition(":")
+        try:
+            cls = getattr(importlib.import_module(mod), attr)
+        except (ImportError, AttributeError) as exc:
+            raise UnknownSolverError(f"cannot load backend {name!r}: {exc}") from exc
+    else:
+        raise UnknownSolverError(f"unknown solver {name!r}; registered backends: "
+                                 f"{', '.join(names())}")
+    inst = cls() if isinstance(cls, type) else cls
+    _cache[name] = inst
+    return inst
+
+
+def available() -> list[str]:
+    """Names of the backends whose native code is installed here."""
+    return [n for n in names() if get(n).is_available()]
+
+
+def _try_get(name: str) -> Backend | None:
+    try:
+        return get(name)
+    except Exception:  # a plug-in that fails to load is listed by table(), skipped here
+        return None
+
+
+def accepting(problem_kinds) -> list[str]:
+    """Registered (loadable) backends that accept any of the given problem kinds."""
+    kinds = set(problem_kinds)
+    return [n for n in names() if (b := _try_get(n)) is not None and b.accepts & kinds]
+
+
+def check(backend: Backend, model) -> None:
+    """Raise a clear error when ``backend`` cannot take ``model`` or is not installed."""
+    if not backend.accepts & set(model.kinds):
+        others = [n for n in accepting(model.kinds) if n != backend.name]
+        raise UnsupportedProblemError(
+            f"backend '{backend.name}' does not accept a {model.problem_class} problem "
+            f"(it accepts {', '.join(sorted(backend.accepts))}); backends that do: "
+            f"{', '.join(others) if others else 'none registered'}")
+    if not backend.is_available():
+        raise SolverUnavailableError(f"backend '{backend.name}' is not available here: "
+                                     f"{backend.unavailable_reason()}")
+
+
+def choose(model) -> Backend:
+    """The default backend for a model: the first available one in PREFERENCE order."""
+    order = PREFERENCE.get(model.problem_class, []) + accepting(model.kinds)
+    for name in order:
+        if name in names():
+            b = _try_get(name)
+            if b is not None and b.accepts & set(model.kinds) and b.is_available():
+                return b
+    raise UnsupportedProblemError(f"no available backend accepts a {model.problem_class} problem")
+
+
+def table() -> list[dict]:
+    """One row per backend: name, accepts, available, version, reason."""
+    rows = []
+    for n in names():
+        try:
+            b = get(n)
+        except Exception as exc:  # a broken plug-in is listed, not fatal
+            rows.append({"name": n, "accepts": "", "available": False, "version": "",
+                         "note": f"failed to load: {exc}"})
+            continue
+        ok = b.is_available()
+        rows.append({"name": n, "accepts": ",".join(sorted(b.accepts)), "available": ok,
+                     "version": b.version() if ok else "",
+                     "note": "" if ok else b.unavailable_reason()})
+    return rows

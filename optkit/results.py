@@ -1,0 +1,103 @@
+"""The result contract shared by every backend (scipy's OptimizeResult meets MathOptInterface).
+
+``termination`` says why the solver stopped, ``primal_status`` what the point is. ``objective`` is
+in user units (a maximisation is reported as a maximum). ``y`` are the multipliers of the compiled
+form's rows under L = f + yᵀc (see :mod:`optkit.ir`); ``dual(constraint)`` gives them per user
+constraint in cvxpy's sign convention. ``kkt`` holds residuals measured by optkit (see
+:mod:`optkit.kkt`). A non-optimal outcome never raises unless ``raise_if_not_solved()`` is called.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from .errors import NotSolvedError
+from .status import PrimalStatus, Termination
+
+
+@dataclass
+class Result:
+    """Outcome of one solve."""
+
+    termination: Termination
+    primal_status: PrimalStatus = PrimalStatus.NO_SOLUTION
+    x: np.ndarray | None = None
+    y: np.ndarray | None = None
+    objective: float | None = None
+    kkt: dict = field(default_factory=dict)
+    iterations: int | None = None
+    evaluations: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+    solver: str = ""
+    solver_version: str = ""
+    message: str = ""
+    history: list[dict] | None = None
+    extra: dict = field(default_factory=dict)
+    # bound by optkit.solve: maps user variables/constraints to the flat x and y
+    _values: Callable[[Any], Any] | None = field(default=None, repr=False)
+    _duals: Callable[[Any], Any] | None = field(default=None, repr=False)
+
+    def is_solved(self) -> bool:
+        """True when the solver proved (local) optimality and the point is feasible."""
+        return (self.termination in (Termination.OPTIMAL, Termination.LOCALLY_OPTIMAL)
+                and self.primal_status in (PrimalStatus.FEASIBLE, PrimalStatus.NEARLY_FEASIBLE))
+
+    def raise_if_not_solved(self) -> "Result":
+        """Raise :class:`NotSolvedError` unless ``is_solved()``; returns self for chaining."""
+        if not self.is_solved():
+            raise NotSolvedError(f"{self.solver}: {self.termination} ({self.primal_status}): "
+                                 f"{self.message}")
+        return self
+
+    def value(self, variable) -> Any:
+        """The value of a user variable (cvxpy Variable) at the returned point."""
+        if self._values is None:
+            if isinstance(variable, (int, slice, np.ndarray, list)):
+                return None if self.x is None else self.x[variable]
+            raise TypeError("this result has no variable mapping; index x directly")
+        return self._values(variable)
+
+    def dual(self, constraint) -> Any:
+        """The multiplier of a user constraint (cvxpy sign convention: ≥ 0 for inequalities)."""
+        if self._duals is None:
+            if isinstance(constraint, (int, slice, np.ndarray, list)):
+                return None if self.y is None else self.y[constraint]
+            raise TypeError("this result has no constraint mapping; index y directly")
+        return self._duals(constraint)
+
+    @property
+    def kkt_residual(self) -> float | None:
+        """The overall KKT residual (∞-norm), or None when not measured."""
+        return self.kkt.get("kkt")
+
+    def to_dict(self, arrays: bool = False) -> dict:
+        """A JSON-ready summary (arrays only when asked)."""
+        out = {
+            "termination": str(self.termination), "primal_status": str(self.primal_status),
+            "objective": self.objective, "kkt": self.kkt, "iterations": self.iterations,
+            "evaluations": self.evaluations, "timings": self.timings, "solver": self.solver,
+            "solver_version": self.solver_version, "message": self.message,
+        }
+        if arrays:
+            out["x"] = None if self.x is None else np.asarray(self.x).tolist()
+            out["y"] = None if self.y is None else np.asarray(self.y).tolist()
+        return json.loads(json.dumps(out, default=_jsonable))
+
+    def __repr__(self) -> str:
+        kkt = self.kkt.get("kkt")
+        kkt_s = f"{kkt:.2e}" if isinstance(kkt, float) else "n/a"
+        obj = f"{self.objective:.10g}" if self.objective is not None else "n/a"
+        return (f"Result(solver={self.solver!r}, termination={self.termination}, "
+                f"primal_status={self.primal_status}, objective={obj}, kkt={kkt_s}, "
+                f"iterations={self.iterations})")
+
+
+def _jsonable(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)

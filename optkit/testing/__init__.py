@@ -1,0 +1,1 @@
+"""optkit.testing (see docs/)."""

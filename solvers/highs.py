@@ -1,0 +1,139 @@
+"""Backend ``highs``: HiGHS through highspy on a LinearForm (LP, MILP, convex QP).
+
+Row duals: HiGHS reports ``row_dual`` with c + Qx − Aᵀ·row_dual − col_dual = 0, so optkit's
+y = −row_dual (L = f + yᵀAx). Options map: tol → primal/dual feasibility tolerances (and
+mip_rel_gap for MILP), time_limit, max_iter → simplex/IPM iteration limits, seed → random_seed.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from optkit.backend import Backend
+from optkit.options import SolveOptions
+from optkit.results import Result
+from optkit.status import Termination
+
+_STATUS = {
+    "kOptimal": Termination.OPTIMAL,
+    "kInfeasible": Termination.INFEASIBLE,
+    "kUnbounded": Termination.UNBOUNDED,
+    "kUnboundedOrInfeasible": Termination.INFEASIBLE_OR_UNBOUNDED,
+    "kTimeLimit": Termination.TIME_LIMIT,
+    "kIterationLimit": Termination.ITERATION_LIMIT,
+    "kSolutionLimit": Termination.ITERATION_LIMIT,
+    "kObjectiveBound": Termination.OPTIMAL,
+    "kObjectiveTarget": Termination.OPTIMAL,
+    "kInterrupt": Termination.INTERRUPTED,
+    "kMemoryLimit": Termination.ERROR,
+    "kModelError": Termination.INVALID_PROBLEM,
+    "kPresolveError": Termination.NUMERICAL_ERROR,
+    "kSolveError": Termination.NUMERICAL_ERROR,
+    "kPostsolveError": Termination.NUMERICAL_ERROR,
+    "kLoadError": Termination.INVALID_PROBLEM,
+    "kModelEmpty": Termination.OPTIMAL,
+    "kNotset": Termination.ERROR,
+    "kUnknown": Termination.ERROR,
+}
+
+
+class HighsBackend(Backend):
+    """HiGHS (simplex, IPM, branch-and-cut; convex QP by active set)."""
+
+    name = "highs"
+    accepts = frozenset({"lp", "milp", "qp"})
+    requires = ("highspy",)
+    options = {"method": "choose"}  # simplex | ipm | pdlp | choose
+    description = "HiGHS via highspy: LP, MILP, convex QP"
+
+    def version(self) -> str:
+        import highspy
+
+        h = highspy.Highs
+        try:
+            return f"{h().versionMajor()}.{h().versionMinor()}.{h().versionPatch()}"
+        except Exception:  # pragma: no cover
+            return ""
+
+    def solve_linear(self, form, options: SolveOptions) -> Result:
+        """Pass the LinearForm to HiGHS as arrays and map its statuses onto optkit's."""
+        import highspy
+
+        if form.is_mip and form.is_qp:
+            return Result(termination=Termination.INVALID_PROBLEM,
+                          message="HiGHS does not solve mixed-integer QPs (MIQP)")
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", bool(options.verbose))
+        inf = h.getInfinity()
+        lp = highspy.HighsLp()
+        n, m = form.n, form.m
+        lp.num_col_, lp.num_row_ = n, m
+        lp.col_cost_ = form.c
+        lp.offset_ = form.c0
+        lp.col_lower_ = np.clip(form.lb, -inf, inf)
+        lp.col_upper_ = np.clip(form.ub, -inf, inf)
+        lp.row_lower_ = np.clip(form.rl, -inf, inf)
+        lp.row_upper_ = np.clip(form.ru, -inf, inf)
+        A = form.A.tocsc()
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = A.indptr
+        lp.a_matrix_.index_ = A.indices
+        lp.a_matrix_.value_ = A.data
+        if form.is_mip:
+            lp.integrality_ = [highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous
+                               for b in form.integrality]
+        model = highspy.HighsModel()
+        model.lp_ = lp
+        if form.Q is not None:
+            import scipy.sparse as sp
+
+            L = sp.tril(form.Q, format="csc")
+            model.hessian_.dim_ = n
+            model.hessian_.format_ = highspy.HessianFormat.kTriangular
+            model.hessian_.start_ = L.indptr
+            model.hessian_.index_ = L.indices
+            model.hessian_.value_ = L.data
+        self._set_options(h, form, options)
+        status = h.passModel(model)
+        if status == highspy.HighsStatus.kError:
+            return Result(termination=Termination.INVALID_PROBLEM,
+                          message="HiGHS rejected the model (e.g. a nonconvex Q)")
+        h.run()
+        ms = h.getModelStatus()
+        key = str(ms).split(".")[-1]
+        term = _STATUS.get(key, Termination.ERROR)
+        info = h.getInfo()
+        sol = h.getSolution()
+        x = y = None
+        if sol.value_valid and term not in (Termination.INFEASIBLE, Termination.UNBOUNDED,
+                                            Termination.INFEASIBLE_OR_UNBOUNDED):
+            x = np.array(sol.col_value, dtype=float)
+            if sol.dual_valid and not form.is_mip:
+                y = -np.array(sol.row_dual, dtype=float)
+        iters = int(info.simplex_iteration_count + max(info.ipm_iteration_count, 0)
+                    + max(info.qp_iteration_count, 0)) if not form.is_mip else int(info.mip_node_count)
+        extra = {}
+        if form.is_mip:
+            extra = {"mip_gap": float(info.mip_gap), "mip_dual_bound": float(info.mip_dual_bound)}
+        return Result(termination=term, x=x, y=y, iterations=iters,
+                      message=h.modelStatusToString(ms), extra=extra)
+
+    @staticmethod
+    def _set_options(h, form, options: SolveOptions) -> None:
+        if options.time_limit is not None:
+            h.setOptionValue("time_limit", float(options.time_limit))
+        if options.tol is not None:
+            t = max(float(options.tol), 1e-10)
+            h.setOptionValue("primal_feasibility_tolerance", t)
+            h.setOptionValue("dual_feasibility_tolerance", t)
+            if form.is_mip:
+                h.setOptionValue("mip_rel_gap", t)
+        if options.max_iter is not None:
+            h.setOptionValue("simplex_iteration_limit", int(options.max_iter))
+            h.setOptionValue("ipm_iteration_limit", int(options.max_iter))
+        if options.seed is not None:
+            h.setOptionValue("random_seed", int(options.seed))
+        method = options.get("method", "choose")
+        if method != "choose":
+            h.setOptionValue("solver", str(method))
+        for k, v in dict(options.solver_options).items():
+            h.setOptionValue(k, v)

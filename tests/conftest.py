@@ -1,0 +1,50 @@
+"""Shared test helpers.
+
+``require_backend(name)``: skip when a backend is not available here — unless the environment
+variable OPTKIT_REQUIRE_BACKENDS=1 (set by CI), which turns the skip into a failure.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+MPS_DIR = Path(os.environ.get("OPTKIT_MPS_DIR", SHARED / "data" / "mps"))
+
+
+def require_backend(name: str):
+    """Return the backend, or skip/fail (CI) when it is not available."""
+    from optkit import registry
+
+    try:
+        backend = registry.get(name)
+        ok = backend.is_available()
+        why = "" if ok else backend.unavailable_reason()
+    except Exception as exc:  # not registered or fails to load
+        ok, why, backend = False, str(exc), None
+    if not ok:
+        msg = f"backend {name!r} unavailable: {why}"
+        if os.environ.get("OPTKIT_REQUIRE_BACKENDS") == "1":
+            pytest.fail(msg + " (OPTKIT_REQUIRE_BACKENDS=1)")
+        pytest.skip(msg)
+    return backend
+
+
+def require_module(module: str):
+    """Import an optional module, or skip/fail (CI) when it is missing."""
+    try:
+        return __import__(module)
+    except ImportError as exc:
+        if os.environ.get("OPTKIT_REQUIRE_BACKENDS") == "1":
+            pytest.fail(f"module {module!r} missing: {exc} (OPTKIT_REQUIRE_BACKENDS=1)")
+        pytest.skip(f"module {module!r} missing")
+
+
+@pytest.fixture
+def mps_dir() -> Path:
+    """The shared MPS/LP instances (../shared/data/mps), never copied into the project."""
+    if not MPS_DIR.is_dir():
+        pytest.fail(f"shared MPS folder not found at {MPS_DIR}")
+    return MPS_DIR
