@@ -1,1 +1,4 @@
-"""optkit.testing (see docs/)."""
+"""Testing utilities: the backend conformance suite (:mod:`optkit.testing.conformance`)."""
+from . import conformance
+
+__all__ = ["conformance"]
