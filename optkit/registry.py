@@ -67,7 +67,11 @@ def get(name: str) -> Backend:
         return _cache[name]
     eps = _entry_points()
     if name in eps:
-        cls = eps[name].load()
+        try:
+            cls = eps[name].load()
+        except Exception as exc:  # registered but broken or missing module
+            raise SolverUnavailableError(f"backend {name!r} is registered but failed to load: "
+                                         f"{type(exc).__name__}: {exc}") from exc
     elif ":" in name:
         mod, _, attr = name.partition(":")
         try:
