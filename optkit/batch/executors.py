@@ -1,0 +1,402 @@
+"""Executors: where batch jobs run, each isolated in its own process group.
+
+**Local** (:func:`run_local`): ``workers`` long-lived *slot* processes, forked from the batch
+process (so every job's instance, closures included, is already in their memory: nothing is
+pickled but the job index). Each slot calls ``os.setsid()`` (its own process group), asks the
+kernel to kill it when the batch process dies (``PR_SET_PDEATHSIG``), optionally caps its
+address space (``RLIMIT_AS``), and runs jobs one after another with stdout/stderr (file
+descriptors 1 and 2, so native solver output too) redirected to a per-job log file. The parent
+keeps a hard deadline per job (``time_limit + grace``); past it the whole process group is killed
+with SIGKILL and the job becomes a TIMEOUT row. A slot that dies (abort, segfault, OOM kill)
+yields a CRASH row (MEMORY when a memory cap is set and the log shows an allocation failure) and
+is replaced by a fresh one. Reusing slots is the fast path for many small jobs: per-job overhead
+is one pipe round trip and one SQLite insert, not a process start; ``reuse=False`` starts one
+process per job instead. Consecutive jobs on the same instance are sent to the slot that built it
+last, which reuses the built model (``ModelCache``).
+
+**Dask** (:func:`run_dask`): every job is a Dask task that runs :func:`run_local` on that single
+job inside the Dask worker (so the same isolation, deadline and memory cap apply), and returns
+its outcome to the batch process, which alone writes the store. Jobs travel by (cloud)pickle;
+instances built by ``optkit.read`` or by module-level functions pickle by reference.
+"""
+from __future__ import annotations
+
+import ctypes
+import faulthandler
+import multiprocessing as mp
+import os
+import resource
+import signal
+import socket
+import sys
+import tempfile
+import time
+import traceback
+from collections import OrderedDict, deque
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Callable
+
+from .job import Job, ModelCache, execute
+
+LOG_TAIL = 20_000
+MEMORY_HINTS = ("MemoryError", "bad_alloc", "Cannot allocate memory", "out of memory",
+                "std::bad_alloc", "Out of memory")
+
+
+def default_grace(time_limit: float | None) -> float:
+    """Seconds between the solver's own time limit and the hard kill: 1 s + 10 %."""
+    return 1.0 + 0.1 * (time_limit or 0.0)
+
+
+# ------------------------------------------------------------------ the slot process
+def _set_pdeathsig() -> None:
+    try:  # Linux: die with the parent (PR_SET_PDEATHSIG = 1)
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)
+    except Exception:  # pragma: no cover - not Linux
+        pass
+
+
+def _vm_bytes() -> int:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:  # pragma: no cover
+        pass
+    return 0
+
+
+def _slot_main(conn, jobs: list[Job], memory_limit: int | None, parent_pid: int) -> None:
+    """Body of a slot process: receive (index, log path), run, send (index, outcome)."""
+    try:
+        os.setsid()
+        _set_pdeathsig()
+        if os.getppid() != parent_pid:  # parent already gone
+            os._exit(0)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the batch process decides what to kill
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if memory_limit:
+            cap = _vm_bytes() + int(memory_limit)
+            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+        faulthandler.enable(all_threads=True)  # fatal signals dump a traceback to fd 2 (the log)
+        cache = ModelCache()
+        conn.send(("ready", os.getpid()))
+        while True:
+            try:
+                msg = conn.recv()
+            except (EOFError, OSError):
+                break
+            if msg is None:
+                break
+            idx, logpath = msg
+            sys.stdout.flush()
+            sys.stderr.flush()
+            fd = os.open(logpath, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            os.close(fd)
+            try:
+                out = execute(jobs[idx], cache)
+            except BaseException as exc:  # noqa: BLE001
+                out = {"status": "ERROR", "message": f"worker: {type(exc).__name__}: {exc}",
+                       "log_extra": traceback.format_exc()}
+            if out.get("status") in ("MEMORY", "ERROR"):
+                cache.key = cache.model = None  # do not reuse a model after a failure
+            sys.stdout.flush()
+            sys.stderr.flush()
+            conn.send((idx, out))
+    finally:
+        os._exit(0)
+
+
+class _Slot:
+    """A worker process (plain ``os.fork``, so it also works inside daemonic Dask workers)."""
+
+    def __init__(self, jobs, memory_limit):
+        parent_conn, child_conn = mp.Pipe()
+        ppid = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # child
+            try:
+                parent_conn.close()
+                _slot_main(child_conn, jobs, memory_limit, ppid)
+            finally:
+                os._exit(0)
+        child_conn.close()
+        self.conn, self.pid = parent_conn, pid
+        self.sentinel = os.pidfd_open(pid)
+        self.exitcode: int | None = None
+        self.job: int | None = None
+        self.started = 0.0
+        self.deadline = float("inf")
+        self.logpath = ""
+        self.last_problem: str | None = None
+        if not self.conn.poll(60):
+            self.kill()
+            raise RuntimeError("batch worker process did not start within 60 s")
+        self.conn.recv()
+
+    def alive(self) -> bool:
+        if self.exitcode is not None:
+            return False
+        try:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            self.exitcode = -1
+            return False
+        if pid == 0:
+            return True
+        self.exitcode = os.waitstatus_to_exitcode(status)
+        return False
+
+    def _reap(self, timeout: float) -> None:
+        end = time.time() + timeout
+        while self.alive() and time.time() < end:
+            time.sleep(0.01)
+
+    def send(self, idx: int, logpath: str, deadline: float) -> None:
+        self.job, self.logpath, self.started, self.deadline = idx, logpath, time.time(), deadline
+        self.conn.send((idx, logpath))
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if self.alive():
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self._reap(10)
+        self._close()
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+        self._reap(2)
+        if self.alive():
+            self.kill()
+        else:
+            self._close()
+
+    def _close(self) -> None:
+        try:
+            self.conn.close()
+        except OSError:
+            pass
+        if self.sentinel is not None:
+            os.close(self.sentinel)
+            self.sentinel = None
+
+
+def _read_log(path: str) -> str:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - LOG_TAIL))
+            txt = fh.read().decode("utf-8", "replace")
+        os.unlink(path)
+        return txt if size <= LOG_TAIL else "[...]\n" + txt
+    except OSError:
+        return ""
+
+
+def _signal_name(code: int | None) -> str:
+    if code is None:
+        return "unknown exit"
+    if code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
+
+
+# ------------------------------------------------------------------ local executor
+def run_local(jobs: list[Job], on_outcome: Callable[[int, dict], None], workers: int = 1,
+              memory_limit: int | None = None, grace: float | None = None,
+              reuse: bool = True, order: list[int] | None = None) -> None:
+    """Run ``jobs`` (indices ``order``, default all) in ``workers`` isolated slot processes.
+
+    ``on_outcome(index, outcome)`` is called in this process for every job, in completion order;
+    ``outcome`` has the result columns plus log, wall_time and worker. ``memory_limit`` is in bytes
+    of address space a job may map beyond what its worker holds at start.
+    """
+    todo = list(range(len(jobs))) if order is None else list(order)
+    # group by problem so that a slot can reuse the model it built last
+    groups: OrderedDict[str, deque] = OrderedDict()
+    for i in todo:
+        groups.setdefault(jobs[i].problem_key, deque()).append(i)
+    logdir = Path(tempfile.mkdtemp(prefix="optkit-batch-"))
+    slots: list[_Slot | None] = [None] * max(1, int(workers))
+    host = socket.gethostname()
+    counter = 0
+
+    def next_job(slot: _Slot | None) -> int | None:
+        if slot is not None and slot.last_problem in groups:
+            q = groups[slot.last_problem]
+            i = q.popleft()
+            if not q:
+                del groups[slot.last_problem]
+            return i
+        if not groups:
+            return None
+        key, q = next(iter(groups.items()))
+        i = q.popleft()
+        if not q:
+            del groups[key]
+        return i
+
+    def finish(k: int, out: dict) -> None:
+        s = slots[k]
+        idx = s.job
+        log = _read_log(s.logpath)
+        extra = out.pop("log_extra", None)
+        if extra:
+            log = (log + "\n" if log else "") + extra
+        out.update(log=log[-LOG_TAIL:], wall_time=time.time() - s.started,
+                   worker=f"{host}:{s.pid}")
+        s.last_problem = jobs[idx].problem_key
+        s.job = None
+        on_outcome(idx, out)
+
+    def died(k: int, timed_out: bool) -> None:
+        s = slots[k]
+        idx = s.job
+        s.kill()
+        code = s.exitcode
+        log = _read_log(s.logpath)
+        if timed_out:
+            tl = jobs[idx].time_limit
+            status, msg = "TIMEOUT", (f"killed after {time.time() - s.started:.1f} s "
+                                      f"(time limit {tl} s + grace)")
+        elif memory_limit and any(h in log for h in MEMORY_HINTS):
+            status, msg = "MEMORY", f"worker died ({_signal_name(code)}) on an allocation failure"
+        else:
+            status, msg = "CRASH", f"worker process died ({_signal_name(code)})"
+        slots[k] = None
+        on_outcome(idx, {"status": status, "message": msg, "log": log[-LOG_TAIL:],
+                         "wall_time": time.time() - s.started, "worker": f"{host}:{s.pid}"})
+
+    try:
+        while True:
+            # dispatch
+            for k in range(len(slots)):
+                s = slots[k]
+                if s is not None and s.job is not None:
+                    continue
+                i = next_job(s)
+                if i is None:
+                    break
+                if s is None:
+                    s = slots[k] = _Slot(jobs, memory_limit)
+                tl = jobs[i].time_limit
+                g = default_grace(tl) if grace is None else grace
+                deadline = time.time() + tl + g if tl is not None else float("inf")
+                counter += 1
+                s.send(i, str(logdir / f"job{counter}.log"), deadline)
+            busy = [k for k, s in enumerate(slots) if s is not None and s.job is not None]
+            if not busy:
+                break
+            now = time.time()
+            timeout = max(0.0, min(slots[k].deadline for k in busy) - now)
+            handles = {}
+            for k in busy:
+                handles[slots[k].conn] = k
+                handles[slots[k].sentinel] = k
+            ready = wait(list(handles), timeout=None if timeout == float("inf") else timeout)
+            done = set()
+            for h in ready:
+                k = handles[h]
+                if k in done:
+                    continue
+                s = slots[k]
+                if s.conn.poll():
+                    try:
+                        idx, out = s.conn.recv()
+                    except (EOFError, OSError):
+                        died(k, False)
+                    else:
+                        finish(k, out)
+                        if not reuse:
+                            s.stop()
+                            slots[k] = None
+                    done.add(k)
+                elif not s.alive():
+                    died(k, False)
+                    done.add(k)
+            now = time.time()
+            for k in busy:
+                s = slots[k]
+                if k not in done and s is not None and s.job is not None and now >= s.deadline:
+                    died(k, True)
+    finally:
+        for s in slots:
+            if s is not None:
+                if s.job is None:
+                    s.stop()
+                else:
+                    s.kill()
+        try:
+            for p in logdir.iterdir():
+                p.unlink()
+            logdir.rmdir()
+        except OSError:
+            pass
+
+
+def run_isolated(job: Job, memory_limit: int | None = None, grace: float | None = None) -> dict:
+    """Run one job in its own process group here and return its outcome (used by Dask tasks)."""
+    box: dict = {}
+    run_local([job], lambda i, out: box.update(out), workers=1, memory_limit=memory_limit,
+              grace=grace, reuse=False)
+    return box
+
+
+# ------------------------------------------------------------------ dask executor
+def run_dask(jobs: list[Job], on_outcome: Callable[[int, dict], None], workers: int = 1,
+             memory_limit: int | None = None, grace: float | None = None,
+             order: list[int] | None = None, scheduler: str | None = None) -> None:
+    """Run the jobs as Dask tasks (a LocalCluster of ``workers`` processes, or ``scheduler``)."""
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:  # pragma: no cover
+        from ..errors import SolverUnavailableError
+
+        raise SolverUnavailableError("executor='dask' needs dask and distributed "
+                                     "(pip install optkit[dask])") from exc
+    todo = list(range(len(jobs))) if order is None else list(order)
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(n_workers=max(1, int(workers)), threads_per_worker=1,
+                               processes=True, dashboard_address=None, silence_logs=40)
+        client = Client(cluster)
+    futures = {}
+    try:
+        for i in todo:
+            f = client.submit(run_isolated, jobs[i], memory_limit, grace, pure=False,
+                              key=f"optkit-{jobs[i].key[:16]}-{i}")
+            futures[f] = i
+        for f in as_completed(futures):
+            i = futures[f]
+            try:
+                out = f.result()
+            except Exception as exc:  # the task itself failed (e.g. a dask worker died)
+                out = {"status": "CRASH", "message": f"dask task failed: {type(exc).__name__}: {exc}",
+                       "log": traceback.format_exc()[-LOG_TAIL:]}
+            on_outcome(i, out)
+    finally:
+        for f in futures:
+            f.cancel()
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,177 @@
+"""One batch job — (instance, solver, settings, seed) — and the code a worker runs for it.
+
+:func:`execute` runs inside the isolated worker process: build the model (timed), solve it with
+``ok.solve`` (timed), and return the outcome as a plain dict. Exceptions become statuses:
+
+==========================  ==================
+ReadError                   READ_ERROR
+DataError                   BAD_DATA
+UnsupportedProblemError     UNSUPPORTED
+InvalidProblemError         INVALID_PROBLEM
+MemoryError                 MEMORY
+anything else               ERROR
+==========================  ==================
+
+Otherwise the status is the Result's termination name. A worker that dies (abort, segfault) or
+overruns its hard deadline is recorded by the parent as CRASH / TIMEOUT (see executors).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..problems_api import Instance
+
+# outcome statuses written by the batch machinery itself (not by a solver)
+BATCH_STATUSES = ("CRASH", "TIMEOUT", "MEMORY", "READ_ERROR", "BAD_DATA", "UNSUPPORTED",
+                  "INVALID_PROBLEM", "ERROR")
+MAX_HISTORY = 5000
+
+
+@dataclass
+class Job:
+    """A unit of work; ``key`` is its content hash (see :func:`job_key`)."""
+
+    key: str
+    problem_key: str
+    library: str
+    instance: Instance
+    solver: str
+    label: str
+    settings: dict = field(default_factory=dict)
+    seed: int | None = None
+    time_limit: float | None = None
+    versions: dict = field(default_factory=dict)
+
+    def row(self) -> dict:
+        """The store columns that describe the job (outcome columns excluded)."""
+        i = self.instance
+        return {"job_key": self.key, "problem_key": self.problem_key, "library": self.library,
+                "instance": i.name, "problem_class": i.problem_class, "n": i.n, "m": i.m,
+                "expected": i.expected, "known_objective": i.known_objective,
+                "solver": self.solver, "label": self.label, "settings": self.settings,
+                "seed": self.seed, "time_limit": self.time_limit, "versions": self.versions}
+
+
+def job_key(problem_key: str, solver: str, settings: dict, seed: int | None,
+            time_limit: float | None, versions: dict) -> str:
+    """sha256 of the job's identity: problem content, solver, settings, seed, limit, versions."""
+    payload = json.dumps({"problem": problem_key, "solver": solver, "settings": settings,
+                          "seed": seed, "time_limit": time_limit, "versions": versions},
+                         sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+class ModelCache:
+    """Keeps the last built model so consecutive jobs on one instance build it once."""
+
+    def __init__(self):
+        self.key: str | None = None
+        self.model: Any = None
+
+    def get(self, job: Job):
+        if self.key == job.problem_key and self.model is not None:
+            return self.model, 0.0, True
+        self.key, self.model = None, None
+        t0 = time.perf_counter()
+        model = job.instance.build()
+        dt = time.perf_counter() - t0
+        self.key, self.model = job.problem_key, model
+        return model, dt, False
+
+
+def classify_exception(exc: BaseException) -> str:
+    """The batch status for an exception raised while building or solving."""
+    from ..errors import DataError, InvalidProblemError, ReadError, UnsupportedProblemError
+
+    if isinstance(exc, ReadError):
+        return "READ_ERROR"
+    if isinstance(exc, DataError):
+        return "BAD_DATA"
+    if isinstance(exc, UnsupportedProblemError):
+        return "UNSUPPORTED"
+    if isinstance(exc, InvalidProblemError):
+        return "INVALID_PROBLEM"
+    if isinstance(exc, MemoryError):
+        return "MEMORY"
+    return "ERROR"
+
+
+def execute(job: Job, cache: ModelCache | None = None) -> dict:
+    """Build and solve one job here; return the outcome columns of its store row."""
+    from ..solve import solve
+
+    out: dict[str, Any] = {"build_time": None, "solve_time": None}
+    try:
+        if cache is not None:
+            model, out["build_time"], cached = cache.get(job)
+        else:
+            t0 = time.perf_counter()
+            model = job.instance.build()
+            out["build_time"], cached = time.perf_counter() - t0, False
+    except BaseException as exc:  # noqa: BLE001 - every failure becomes a row
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        out.update(status=classify_exception(exc), message=f"build: {type(exc).__name__}: {exc}",
+                   log_extra=traceback.format_exc())
+        return out
+    opts = dict(job.settings)
+    if job.time_limit is not None:
+        opts.setdefault("time_limit", job.time_limit)
+    if job.seed is not None:
+        opts.setdefault("seed", job.seed)
+    t1 = time.perf_counter()
+    try:
+        res = solve(model, job.solver, **opts)
+    except BaseException as exc:  # noqa: BLE001
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        out.update(status=classify_exception(exc), solve_time=time.perf_counter() - t1,
+                   message=f"solve: {type(exc).__name__}: {exc}", log_extra=traceback.format_exc())
+        return out
+    out["solve_time"] = time.perf_counter() - t1
+    obj = res.objective
+    if obj is not None:
+        try:
+            obj = float(obj)
+            obj = obj if math.isfinite(obj) else None
+        except (TypeError, ValueError):
+            obj = None
+    status = str(res.termination)
+    if status == "ERROR" and "MemoryError" in (res.message or ""):
+        status = "MEMORY"
+    out.update(status=status, termination=str(res.termination),
+               primal_status=str(res.primal_status), objective=obj,
+               iterations=res.iterations, kkt=_plain(res.kkt), evaluations=_plain(res.evaluations),
+               history=_history(res.history), message=res.message or "")
+    if cached:
+        out["message"] = (out["message"] + " " if out["message"] else "") + "[model reused]"
+    if res.extra.get("traceback"):
+        out["log_extra"] = res.extra["traceback"]
+    return out
+
+
+def _history(h) -> list | None:
+    if not h:
+        return None
+    h = list(h)
+    if len(h) > MAX_HISTORY:  # keep first, last and an even subsample
+        step = math.ceil(len(h) / MAX_HISTORY)
+        h = h[::step] + ([h[-1]] if (len(h) - 1) % step else [])
+    return _plain(h)
+
+
+def _plain(o: Any) -> Any:
+    """JSON-able copy (numpy scalars/arrays to Python)."""
+    def default(v):
+        if hasattr(v, "tolist"):
+            return v.tolist()
+        if hasattr(v, "item"):
+            return v.item()
+        return str(v)
+    return json.loads(json.dumps(o, default=default))

@@ -1,0 +1,57 @@
+"""Judging a batch row against the instance's expected outcome.
+
+``verdict(row)`` is one of ``correct``, ``wrong`` (the solver claimed something false: a wrong
+optimal value, or infeasible when a solution exists), ``failed`` (no claim: limits, crashes,
+errors) and ``unknown`` (nothing to compare with). Agreement rules:
+
+- expected ``optimal``: status OPTIMAL/LOCALLY_OPTIMAL and, when the optimum f* is known,
+  |f − f*| ≤ rtol·max(1, |f*|) with rtol = 1e-6 (1e-4 for milp/miqp: HiGHS's default relative gap).
+- expected ``infeasible``: INFEASIBLE, LOCALLY_INFEASIBLE or INFEASIBLE_OR_UNBOUNDED.
+- expected ``unbounded``: UNBOUNDED or INFEASIBLE_OR_UNBOUNDED.
+- expected ``read_error`` / ``bad_data`` / ``unsupported``: status READ_ERROR / BAD_DATA /
+  UNSUPPORTED (a clear error, not a crash).
+"""
+from __future__ import annotations
+
+SUCCESS = ("OPTIMAL", "LOCALLY_OPTIMAL")
+CLAIMS = {
+    "optimal": SUCCESS,
+    "infeasible": ("INFEASIBLE", "LOCALLY_INFEASIBLE", "INFEASIBLE_OR_UNBOUNDED"),
+    "unbounded": ("UNBOUNDED", "INFEASIBLE_OR_UNBOUNDED"),
+    "read_error": ("READ_ERROR",),
+    "bad_data": ("BAD_DATA",),
+    "unsupported": ("UNSUPPORTED",),
+}
+# statuses that are a claim about the problem (as opposed to "gave up")
+ASSERTIVE = set(SUCCESS) | {"INFEASIBLE", "LOCALLY_INFEASIBLE", "INFEASIBLE_OR_UNBOUNDED",
+                            "UNBOUNDED", "READ_ERROR", "BAD_DATA", "UNSUPPORTED"}
+
+
+def objective_rtol(problem_class: str | None) -> float:
+    return 1e-4 if (problem_class or "").startswith("mi") else 1e-6
+
+
+def objective_ok(row: dict) -> bool | None:
+    """True/False when both objective and known optimum exist, else None."""
+    f, fs = row.get("objective"), row.get("known_objective")
+    if f is None or fs is None:
+        return None
+    return abs(f - fs) <= objective_rtol(row.get("problem_class")) * max(1.0, abs(fs))
+
+
+def verdict(row: dict) -> str:
+    """correct | wrong | failed | unknown (see module docstring)."""
+    exp, st = (row.get("expected") or "").lower(), row.get("status") or ""
+    if exp not in CLAIMS:
+        return "unknown"
+    if st in CLAIMS[exp]:
+        if exp == "optimal":
+            ok = objective_ok(row)
+            return "wrong" if ok is False else "correct"
+        return "correct"
+    return "wrong" if st in ASSERTIVE else "failed"
+
+
+def solved(row: dict) -> bool:
+    """A success for profiles and time means: a correct optimal answer."""
+    return row.get("status") in SUCCESS and verdict(row) == "correct"
