@@ -63,37 +63,8 @@ class HighsBackend(Backend):
                           message="HiGHS does not solve mixed-integer QPs (MIQP)")
         h = highspy.Highs()
         h.setOptionValue("output_flag", bool(options.verbose))
-        inf = h.getInfinity()
-        lp = highspy.HighsLp()
-        n, m = form.n, form.m
-        lp.num_col_, lp.num_row_ = n, m
-        lp.col_cost_ = form.c
-        lp.offset_ = form.c0
-        lp.col_lower_ = np.clip(form.lb, -inf, inf)
-        lp.col_upper_ = np.clip(form.ub, -inf, inf)
-        lp.row_lower_ = np.clip(form.rl, -inf, inf)
-        lp.row_upper_ = np.clip(form.ru, -inf, inf)
-        A = form.A.tocsc()
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = A.indptr
-        lp.a_matrix_.index_ = A.indices
-        lp.a_matrix_.value_ = A.data
-        if form.is_mip:
-            lp.integrality_ = [highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous
-                               for b in form.integrality]
-        model = highspy.HighsModel()
-        model.lp_ = lp
-        if form.Q is not None:
-            import scipy.sparse as sp
-
-            L = sp.tril(form.Q, format="csc")
-            model.hessian_.dim_ = n
-            model.hessian_.format_ = highspy.HessianFormat.kTriangular
-            model.hessian_.start_ = L.indptr
-            model.hessian_.index_ = L.indices
-            model.hessian_.value_ = L.data
         self._set_options(h, form, options)
-        status = h.passModel(model)
+        status = self._pass(h, form, highspy)
         if status == highspy.HighsStatus.kError:
             return Result(termination=Termination.INVALID_PROBLEM,
                           message="HiGHS rejected the model (e.g. a nonconvex Q)")
@@ -116,6 +87,40 @@ class HighsBackend(Backend):
             extra = {"mip_gap": float(info.mip_gap), "mip_dual_bound": float(info.mip_dual_bound)}
         return Result(termination=term, x=x, y=y, iterations=iters,
                       message=h.modelStatusToString(ms), extra=extra)
+
+    @staticmethod
+    def _pass(h, form, highspy):
+        """Hand the arrays to HiGHS: the flat-array passModel for LP/MILP, a HighsModel for QP."""
+        inf = h.getInfinity()
+        n, m = form.n, form.m
+        A = form.A.tocsc()
+        cols = (np.clip(form.lb, -inf, inf), np.clip(form.ub, -inf, inf))
+        rows = (np.clip(form.rl, -inf, inf), np.clip(form.ru, -inf, inf))
+        if form.Q is None:
+            return h.passModel(n, m, A.nnz, int(highspy.MatrixFormat.kColwise),
+                               int(highspy.ObjSense.kMinimize), float(form.c0), form.c, *cols, *rows,
+                               A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data,
+                               form.integrality.astype(np.int32))
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = n, m
+        lp.col_cost_, lp.offset_ = form.c, form.c0
+        lp.col_lower_, lp.col_upper_ = cols
+        lp.row_lower_, lp.row_upper_ = rows
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = A.indptr
+        lp.a_matrix_.index_ = A.indices
+        lp.a_matrix_.value_ = A.data
+        model = highspy.HighsModel()
+        model.lp_ = lp
+        import scipy.sparse as sp
+
+        L = sp.tril(form.Q, format="csc")
+        model.hessian_.dim_ = n
+        model.hessian_.format_ = highspy.HessianFormat.kTriangular
+        model.hessian_.start_ = L.indptr
+        model.hessian_.index_ = L.indices
+        model.hessian_.value_ = L.data
+        return h.passModel(model)
 
     @staticmethod
     def _set_options(h, form, options: SolveOptions) -> None:

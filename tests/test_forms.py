@@ -101,3 +101,13 @@ def test_nlp_form_rejects_bad_start_and_bounds():
     with pytest.raises(InvalidProblemError, match="shape"):
         ok.NLP(x0=[1.0, 1.0], f=lambda x: x @ x, cons=lambda x: np.array([x[0]]),
                jac=lambda x: np.ones((2, 2)))
+
+
+def test_hessian_is_right_when_asked_before_any_gradient():
+    # cvxpy 1.9.3's engine returns a zero Hessian unless first-order passes ran after the
+    # forward pass; the compiled form makes sure they do
+    x = cp.Variable(2)
+    prob = ok.Problem(cp.Minimize(cp.sum_squares(x - np.array([1.0, 2.0]))), [x[0] + x[1] <= 2])
+    form = prob.compile("nlp").form
+    H = form.hess(np.array([0.3, 0.7]), np.ones(form.m)).toarray()
+    assert np.allclose(H, 2 * np.eye(2))

@@ -45,7 +45,12 @@ def _set_start(problem, x0: dict | None) -> dict:
 
 
 class _EngineOracles:
-    """The C engine's oracles with the forward pass cached per point (derivatives need it)."""
+    """The C engine's oracles with the forward pass cached per point (derivatives need it).
+
+    Checked with cvxpy 1.9.3: the engine's Lagrangian Hessian comes out as zeros unless the
+    gradient and the Jacobian were evaluated (at some point) after the forward pass, so ``hess``
+    makes sure both were evaluated at the current point first.
+    """
 
     def __init__(self, problem, n: int, m: int):
         from cvxpy.reductions.solvers.nlp_solvers.diff_engine import C_problem
@@ -61,6 +66,7 @@ class _EngineOracles:
         self.hrows, self.hcols = np.asarray(r, np.int64), np.asarray(c, np.int64)
         self.hdiag = self.hrows == self.hcols
         self._x: np.ndarray | None = None
+        self._first_order_done = False
         self._f = 0.0
         self._c = np.zeros(m)
 
@@ -70,6 +76,14 @@ class _EngineOracles:
             self._f = float(self.cp.objective_forward(x))
             self._c = np.array(self.cp.constraint_forward(x), dtype=float) if self.m else np.zeros(0)
             self._x = x.copy()
+            self._first_order_done = False
+
+    def _first_order(self) -> None:
+        if not self._first_order_done:
+            self.cp.gradient()
+            if self.m:
+                self.cp.eval_jacobian_vals()
+            self._first_order_done = True
 
     def f(self, x):
         self._forward(x)
@@ -90,6 +104,7 @@ class _EngineOracles:
 
     def hess(self, x, y, obj_factor=1.0):
         self._forward(x)
+        self._first_order()
         y = np.ascontiguousarray(y, dtype=float) if self.m else np.zeros(0)
         vals = np.asarray(self.cp.eval_hessian_vals_coo_lower_tri(float(obj_factor), y), float)
         off = ~self.hdiag

@@ -90,7 +90,9 @@ def _cases() -> list[Case]:
         def h(x, y):
             return np.array([[1200 * x[0] ** 2 - 400 * x[1] + 2, -400 * x[0]], [-400 * x[0], 200.0]])
 
-        return NLP(x0=[-1.2, 1.0], f=f, grad=g, cons=lambda x: np.array([x[0] + x[1] - 1.5]),
+        # start on the line inside the basin of the global minimiser t* ≈ 0.823 (the 1-D
+        # function also has a local minimum at t ≈ −1.82, value 7.957)
+        return NLP(x0=[0.8, 0.7], f=f, grad=g, cons=lambda x: np.array([x[0] + x[1] - 1.5]),
                    jac=lambda x: np.array([[1.0, 1.0]]), hess=h, name="rosenbrock-eq")
 
     def infeasible_lp():
