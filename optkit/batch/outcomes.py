@@ -52,6 +52,16 @@ def verdict(row: dict) -> str:
     return "wrong" if st in ASSERTIVE else "failed"
 
 
+INPUT_ERRORS = ("read_error", "bad_data", "unsupported")
+
+
 def solved(row: dict) -> bool:
-    """A success for profiles and time means: a correct optimal answer."""
-    return row.get("status") in SUCCESS and verdict(row) == "correct"
+    """A success for profiles and time means: a correct answer (optimum, or a correct
+    infeasibility / unboundedness claim)."""
+    return verdict(row) == "correct"
+
+
+def timed(row: dict) -> bool:
+    """Rows that enter time statistics and profiles: instances meant to be solved (not the
+    read_error / bad_data / unsupported input checks)."""
+    return (row.get("expected") or "").lower() not in INPUT_ERRORS
