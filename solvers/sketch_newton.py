@@ -1,0 +1,424 @@
+"""Backends ``sketch-newton`` (AdaSketch-Newton) and ``exact-newton`` (same method, direct solve).
+
+Problem: minimize f(x) subject to c(x) = 0 (x ∈ Rⁿ, c(x) ∈ Rᵐ, no bounds, no inequalities).
+Lagrangian L(x, λ) = f(x) + λᵀc(x) (optkit's convention, so y = λ), G = ∇c (m×n),
+KKT residual ‖(∇ₓL, c)‖₂.
+
+Merit function (exact augmented Lagrangian of Hong, Na, Mahoney & Kolar, ICML 2023):
+
+    L_η(x, λ) = f + λᵀc + (η₁/2)‖c‖² + (η₂/2)‖∇ₓL‖²
+    ∇ₓL_η = ∇ₓL + η₂ ∇²ₓL ∇ₓL + η₁ Gᵀc,        ∇_λL_η = c + η₂ G ∇ₓL
+
+(the η₂ term uses the Hessian of the *Lagrangian*, which makes the Armijo slope exact when the
+constraints are nonlinear).
+
+Newton system K z = b, K = [[B, Gᵀ], [G, 0]], b = −(∇ₓL; c), z = (Δx, Δλ), with B = ∇²ₓL,
+shifted to B + (ξ_B + ‖∇²ₓL‖_F) I when the reduced Hessian ZᵀBZ has λ_min < 1e-6.
+``sketch-newton`` solves it inexactly by sketch-and-project (:mod:`optkit.solvers.sketching`)
+until ‖K‖_F ψ ‖r‖ ≤ θ δ ‖b‖ (or the step budget), with
+ψ = 20 max(‖B‖_F², 1) / (min(ξ_G, 1) min(ξ_B, 1)), ξ_G = λ_min(GGᵀ),
+Υ = max(‖G‖_F, ‖∇²ₓL‖_F, 1), δ_trial = (0.5 − β) η₂ / ((1 + η₁ + η₂) Υ² ψ²),
+δ ← max(min(δ, δ_trial), 1e-6). The direction is accepted when ∇L_ηᵀz ≤ −(η₂/2)‖b‖²;
+otherwise η₁ ← ν²η₁, η₂ ← η₂/ν, δ ← max(min(δ/ν⁴, δ_trial), 1e-6) and sketching continues from
+the current z. Then Armijo backtracking α ∈ {1, ½, ¼, …} ≥ ``min_step`` on L_η with slope
+β ∇L_ηᵀz. η₁ only grows, η₂ only shrinks, and δ is carried over between iterations.
+``exact-newton`` is the same loop with z from a direct (sparse LU / dense) solve of K z = b.
+
+Superlinear variant (``superlinear=True``): the accuracy test uses θ_k = θ·min(1, ‖b_k‖), a
+forcing term that goes to 0 with the KKT residual (the paper's "sharpened" condition).
+
+Statuses: LOCALLY_OPTIMAL when ‖(∇ₓL, c)‖₂ ≤ tol; NUMERICAL_ERROR "singular constraint
+Jacobian" when λ_min(GGᵀ) < ``singular_tol`` (1e-2, the method's own test; always the case when
+m > n); INVALID_PROBLEM for bounds or inequality rows (the method's form is c(x) = 0 only);
+ITERATION_LIMIT / TIME_LIMIT; NUMERICAL_ERROR on non-finite values.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from optkit.backend import Backend
+from optkit.errors import OptionError
+from optkit.options import SolveOptions
+from optkit.results import Result
+from optkit.status import Termination
+
+from .sketching import SKETCHES, SketchSolver
+
+DENSE_MAX = 600   # n + m up to which K, GGᵀ and the null-space basis are handled densely
+ETA1_MAX, ETA2_MIN, DELTA_MIN = 1e8, 1e-8, 1e-6
+
+COMMON_DEFAULTS = {"tol": 1e-4, "max_iter": 10_000}
+
+BASE_OPTIONS = {
+    "eta1": 1.0, "eta2": 0.1, "delta": 0.1, "xi_B": 0.1, "beta": 0.1, "nu": 1.5, "theta": 1.0,
+    "superlinear": False, "min_step": 1e-6, "singular_tol": 1e-2, "hessian_tol": 1e-6,
+}
+
+
+@dataclass
+class _Point:
+    """Oracle values at (x, λ)."""
+
+    x: np.ndarray
+    lam: np.ndarray
+    f: float
+    c: np.ndarray
+    G: sp.csr_matrix
+    gL: np.ndarray
+
+    def merit(self, eta1: float, eta2: float) -> float:
+        """L_η(x, λ) = f + λᵀc + (η₁/2)‖c‖² + (η₂/2)‖∇ₓL‖²."""
+        return float(self.f + self.lam @ self.c + 0.5 * eta1 * (self.c @ self.c)
+                     + 0.5 * eta2 * (self.gL @ self.gL))
+
+    @property
+    def kkt(self) -> float:
+        return float(np.sqrt(self.gL @ self.gL + self.c @ self.c))
+
+    @property
+    def finite(self) -> bool:
+        return bool(np.isfinite(self.f) and np.all(np.isfinite(self.c))
+                    and np.all(np.isfinite(self.gL)))
+
+
+def _evaluate(form, x: np.ndarray, lam: np.ndarray) -> _Point:
+    f = form.f(x)
+    g = form.grad(x)
+    c = form.cons(x)
+    G = form.jac(x)
+    gL = g + (G.T @ lam if form.m else 0.0)
+    return _Point(x, lam, f, c, G, np.asarray(gL, dtype=float))
+
+
+def _fro(M) -> float:
+    if sp.issparse(M):
+        return float(np.sqrt(np.sum(np.abs(M.data) ** 2)))
+    return float(np.linalg.norm(M))
+
+
+def constraint_singularity(G: sp.csr_matrix) -> float:
+    """ξ_G = λ_min(G Gᵀ) (0 when m > n or GGᵀ is numerically singular)."""
+    m, n = G.shape
+    if m == 0:
+        return np.inf
+    if m > n:
+        return 0.0
+    GGt = (G @ G.T)
+    if m <= DENSE_MAX:
+        return float(max(np.linalg.eigvalsh(GGt.toarray())[0], 0.0))
+    try:
+        lu = spla.splu(GGt.tocsc())
+        op = spla.LinearOperator((m, m), matvec=lu.solve, dtype=float)
+        mu = spla.eigsh(op, k=1, which="LM", tol=1e-6, return_eigenvectors=False)[0]
+        return float(1.0 / mu) if mu > 0 else 0.0
+    except (RuntimeError, spla.ArpackNoConvergence):
+        return 0.0
+
+
+def reduced_hessian_min_eig(Hmv, G: sp.csr_matrix, n: int, H_dense=None, scale: float = 1.0
+                            ) -> float:
+    """λ_min(ZᵀHZ), Z an orthonormal basis of null(G) (+inf when null(G) = {0}).
+
+    Small problems: dense null-space basis. Large ones: Lanczos (ARPACK, smallest algebraic) on
+    P H P + c (I − P), P = I − Gᵀ(GGᵀ)⁻¹G the projector onto null(G) and c = scale + 1 > ‖H‖₂,
+    whose smallest eigenvalue is min(λ_min(ZᵀHZ), c).
+    """
+    m = G.shape[0]
+    if m >= n:
+        return np.inf
+    if H_dense is not None:
+        Z = sla.null_space(G.toarray()) if m else np.eye(n)
+        if Z.shape[1] == 0:
+            return np.inf
+        return float(np.linalg.eigvalsh(Z.T @ H_dense @ Z)[0])
+    if m:
+        lu = spla.splu((G @ G.T).tocsc())
+        GT = G.T.tocsr()
+
+        def proj(v):
+            return v - GT @ lu.solve(G @ v)
+    else:
+        def proj(v):
+            return v
+    c = scale + 1.0
+
+    def mv(v):
+        pv = proj(v)
+        return proj(Hmv(pv)) + c * (v - pv)
+
+    op = spla.LinearOperator((n, n), matvec=mv, dtype=float)
+    try:
+        return float(spla.eigsh(op, k=1, which="SA", tol=1e-3, maxiter=20 * n,
+                                return_eigenvectors=False)[0])
+    except spla.ArpackNoConvergence as exc:
+        vals = exc.eigenvalues
+        return float(vals[0]) if len(vals) else -np.inf
+
+
+class SketchNewtonBackend(Backend):
+    """AdaSketch-Newton: adaptive inexact Newton with sketch-and-project on an exact AL merit."""
+
+    name = "sketch-newton"
+    accepts = frozenset({"nlp-equality", "nlp"})
+    requires = ()
+    description = ("AdaSketch-Newton (Hong-Na-Mahoney-Kolar 2023): minimize f(x) s.t. c(x) = 0, "
+                   "randomized sketching on the Newton system, exact augmented Lagrangian merit")
+    options = {**BASE_OPTIONS, "sketch": "gaussian", "block_size": 1,
+               "max_sketch_steps": 100_000, "matrix_free": False}
+    exact = False
+
+    def version(self) -> str:
+        import optkit
+
+        return getattr(optkit, "__version__", "")
+
+    # ------------------------------------------------------------------ option checks
+    def _check_options(self, o: SolveOptions) -> dict:
+        opt = {k: o.get(k, v) for k, v in self.options.items()}
+        for k in ("eta1", "eta2", "delta", "xi_B", "theta", "min_step", "singular_tol"):
+            if not (isinstance(opt[k], (int, float)) and opt[k] > 0):
+                raise OptionError(f"{self.name}: option {k} must be a positive number, got {opt[k]!r}")
+        if not 0 < opt["beta"] < 0.5:
+            raise OptionError(f"{self.name}: option beta must lie in (0, 0.5), got {opt['beta']!r}")
+        if not opt["nu"] > 1:
+            raise OptionError(f"{self.name}: option nu must be > 1, got {opt['nu']!r}")
+        if not self.exact:
+            if opt["sketch"] not in SKETCHES:
+                raise OptionError(f"{self.name}: option sketch must be one of "
+                                  f"{', '.join(SKETCHES)}, got {opt['sketch']!r}")
+            if not (isinstance(opt["block_size"], int) and opt["block_size"] >= 1):
+                raise OptionError(f"{self.name}: option block_size must be a positive integer")
+            if not (isinstance(opt["max_sketch_steps"], int) and opt["max_sketch_steps"] >= 1):
+                raise OptionError(f"{self.name}: option max_sketch_steps must be a positive integer")
+        opt["tol"] = o.tol if o.tol is not None else COMMON_DEFAULTS["tol"]
+        opt["max_iter"] = o.max_iter if o.max_iter is not None else COMMON_DEFAULTS["max_iter"]
+        opt["seed"] = 0 if o.seed is None else o.seed
+        return opt
+
+    @staticmethod
+    def unsupported_reason(form) -> str:
+        """Why the form is outside minimize f(x) s.t. c(x) = 0 (empty when it is inside)."""
+        if form.is_equality_only:
+            return ""
+        ineq = int(np.sum(form.cl != form.cu))
+        bnd = int(np.sum(np.isfinite(form.lb) | np.isfinite(form.ub)))
+        parts = []
+        if ineq:
+            parts.append(f"{ineq} inequality row(s)")
+        if bnd:
+            parts.append(f"{bnd} bounded variable(s)")
+        return ("this method solves only  minimize f(x) subject to c(x) = 0  with free variables "
+                f"(no bounds, no inequalities); the problem has {' and '.join(parts)}. "
+                "Use an interior-point backend (e.g. 'ipopt') or reformulate with equality "
+                "constraints and free variables.")
+
+    # ------------------------------------------------------------------ solve
+    def solve_nlp(self, form, options: SolveOptions) -> Result:
+        """Run AdaSketch-Newton (or its exact variant) on an equality-only NLPForm."""
+        opt = self._check_options(options)
+        why = self.unsupported_reason(form)
+        if why:
+            return Result(termination=Termination.INVALID_PROBLEM, message=why)
+        # shift the rows so the constraints read c(x) − cl = 0
+        if np.any(form.cl != 0):
+            rhs_shift = form.cl.copy()
+        else:
+            rhs_shift = None
+        t0 = time.perf_counter()
+        rng = np.random.default_rng(opt["seed"])
+        n, m = form.n, form.m
+        x = np.asarray(form.x0, dtype=float).copy()
+        lam = np.zeros(m) if form.y0 is None else np.asarray(form.y0, dtype=float).copy()
+        eta1, eta2, delta = float(opt["eta1"]), float(opt["eta2"]), float(opt["delta"])
+        beta, nu, theta = float(opt["beta"]), float(opt["nu"]), float(opt["theta"])
+        history: list[dict] = []
+        stats = {"sketch_steps": 0, "cap_hits": 0, "unit_steps": 0, "shifts": 0,
+                 "eta_updates": 0, "ls_failures": 0}
+
+        def evaluate(xv, lv):
+            p = _evaluate(form, xv, lv)
+            if rhs_shift is not None:
+                p.c = p.c - rhs_shift
+            return p
+
+        def finish(term, msg, P=None):
+            res = Result(termination=term, message=msg, history=history,
+                         iterations=len(history),
+                         x=None if P is None else P.x, y=None if P is None else P.lam,
+                         objective=None if P is None else P.f)
+            res.extra.update(stats)
+            res.extra["kkt_2norm"] = None if P is None else P.kkt
+            res.extra["eta1"], res.extra["eta2"], res.extra["delta"] = eta1, eta2, delta
+            res.extra["method"] = "exact" if self.exact else f"{opt['sketch']}(block {opt['block_size']})"
+            its = max(len(history), 1)
+            res.extra["unit_step_fraction"] = stats["unit_steps"] / its if history else None
+            return res
+
+        P = evaluate(x, lam)
+        if not P.finite:
+            return finish(Termination.NUMERICAL_ERROR, "non-finite f, c or ∇L at the start point", P)
+        for k in range(opt["max_iter"] + 1):
+            kkt = P.kkt
+            if kkt <= opt["tol"]:
+                return finish(Termination.LOCALLY_OPTIMAL,
+                              f"KKT residual ‖(∇L, c)‖₂ = {kkt:.3e} ≤ tol = {opt['tol']:g}", P)
+            if k == opt["max_iter"]:
+                return finish(Termination.ITERATION_LIMIT,
+                              f"max_iter = {opt['max_iter']} reached; KKT residual {kkt:.3e}", P)
+            if options.time_limit is not None and time.perf_counter() - t0 > options.time_limit:
+                return finish(Termination.TIME_LIMIT,
+                              f"time_limit = {options.time_limit:g} s reached; KKT residual {kkt:.3e}", P)
+            G = P.G
+            xi_G = constraint_singularity(G)
+            if xi_G < opt["singular_tol"]:
+                return finish(Termination.NUMERICAL_ERROR,
+                              f"singular constraint Jacobian: λ_min(GGᵀ) = {xi_G:.3e} < "
+                              f"{opt['singular_tol']:g} at iteration {k}"
+                              + (f" (m = {m} > n = {n})" if m > n else ""), P)
+            # ---- Hessian of the Lagrangian and its shift
+            small = n + m <= DENSE_MAX
+            if opt.get("matrix_free") and not self.exact:
+                xk, lk = P.x, P.lam
+
+                def Hmv(v, xk=xk, lk=lk):
+                    return form.hvp(xk, lk, v)
+                probes = rng.standard_normal((n, 8))
+                normH = float(np.sqrt(np.mean([np.sum(Hmv(probes[:, j]) ** 2) for j in range(8)])))
+                H = None
+                H_dense = None
+            else:
+                H = form.hess(P.x, P.lam)
+                normH = _fro(H)
+                Hmv = H.__matmul__
+                H_dense = H.toarray() if small else None
+            mu = reduced_hessian_min_eig(Hmv, G, n, H_dense=H_dense, scale=normH)
+            shift = (opt["xi_B"] + normH) if mu < opt["hessian_tol"] else 0.0
+            if shift:
+                stats["shifts"] += 1
+            normG = _fro(G)
+            normB = float(np.sqrt(normH ** 2 + 2 * shift * (H.diagonal().sum() if H is not None else 0.0)
+                                  + n * shift ** 2)) if shift else normH
+            normK = float(np.sqrt(normB ** 2 + 2 * normG ** 2))
+            psi = 20.0 * max(normB ** 2, 1.0) / (min(xi_G, 1.0) * min(opt["xi_B"], 1.0))
+            ups = max(normG, normH, 1.0)
+
+            def delta_trial(e1, e2):
+                return (0.5 - beta) * e2 / ((1.0 + e1 + e2) * ups ** 2 * psi ** 2)
+
+            delta = max(min(delta, delta_trial(eta1, eta2)), DELTA_MIN)
+            b = -np.concatenate([P.gL, P.c])
+            nb = float(np.linalg.norm(b))
+            HgL = Hmv(P.gL)
+            GgL = G @ P.gL
+            Gtc = G.T @ P.c
+            theta_k = theta * min(1.0, nb) if opt["superlinear"] else theta
+
+            # ---- the Newton system
+            solver = None
+            if self.exact:
+                z = self._direct_solve(H, shift, G, b, small)
+                steps_k = 0
+            else:
+                solver = self._sketch_solver(H, Hmv, shift, G, b, small, normK, opt, rng, form)
+                steps_k = 0
+            cap_hit = False
+            while True:
+                if solver is not None:
+                    thr = theta_k * delta * nb / (normK * psi)
+                    out = solver.run(thr, opt["max_sketch_steps"] - steps_k)
+                    steps_k += out.steps
+                    if not out.reached:
+                        cap_hit = True
+                    z = solver.z
+                dx, dl = z[:n], z[n:]
+                slope = float((P.gL + eta2 * HgL + eta1 * Gtc) @ dx + (P.c + eta2 * GgL) @ dl)
+                if eta1 > ETA1_MAX or eta2 < ETA2_MIN:
+                    break
+                if slope > -0.5 * eta2 * nb ** 2:
+                    eta1, eta2 = nu ** 2 * eta1, eta2 / nu
+                    delta = max(min(delta / nu ** 4, delta_trial(eta1, eta2)), DELTA_MIN)
+                    stats["eta_updates"] += 1
+                    continue
+                break
+            if cap_hit:
+                stats["cap_hits"] += 1
+            stats["sketch_steps"] += steps_k
+            if not np.all(np.isfinite(z)):
+                return finish(Termination.NUMERICAL_ERROR, "non-finite Newton direction", P)
+            # ---- Armijo backtracking on L_η
+            m0 = P.merit(eta1, eta2)
+            alpha, accepted = 1.0, None
+            while True:
+                Q = evaluate(P.x + alpha * dx, P.lam + alpha * dl)
+                if Q.finite and Q.merit(eta1, eta2) <= m0 + alpha * beta * slope:
+                    accepted = Q
+                    break
+                if alpha / 2 < opt["min_step"]:
+                    break
+                alpha /= 2
+            if accepted is None:
+                stats["ls_failures"] += 1
+                if not Q.finite:
+                    return finish(Termination.NUMERICAL_ERROR,
+                                  "line search reached min_step at non-finite values", P)
+                accepted = Q          # take the minimum step (the method's safeguard)
+            if alpha == 1.0:
+                stats["unit_steps"] += 1
+            P = accepted
+            history.append({"iter": k + 1, "kkt": P.kkt, "step": alpha, "sketch_steps": steps_k,
+                            "eta1": eta1, "eta2": eta2, "delta": delta,
+                            "evaluations": form.total_evaluations, "cap_hit": cap_hit,
+                            "shift": shift, "objective": P.f, "slope": slope})
+            if options.verbose:
+                print(history[-1])
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # ------------------------------------------------------------------ linear algebra
+    @staticmethod
+    def _kkt_matrix(H, shift, G, small):
+        n = G.shape[1]
+        B = H + shift * sp.identity(n, format="csr") if shift else H
+        K = sp.bmat([[B, G.T], [G, None]], format="csr")
+        return K.toarray() if small else K
+
+    def _direct_solve(self, H, shift, G, b, small):
+        K = self._kkt_matrix(H, shift, G, small)
+        if small:
+            try:
+                return sla.solve(K, b, assume_a="sym")
+            except (sla.LinAlgError, ValueError):
+                return sla.lstsq(K, b)[0]
+        try:
+            return spla.splu(sp.csc_matrix(K)).solve(b)
+        except RuntimeError:
+            return spla.lsqr(K, b, atol=1e-14, btol=1e-14)[0]
+
+    def _sketch_solver(self, H, Hmv, shift, G, b, small, normK, opt, rng, form):
+        n = G.shape[1]
+        if opt.get("matrix_free"):
+            GT = G.T.tocsr()
+
+            def matvec(v):
+                vx, vl = v[:n], v[n:]
+                top = Hmv(vx) + shift * vx + GT @ vl
+                return np.concatenate([top, G @ vx])
+            return SketchSolver(b, rng, opt["sketch"], opt["block_size"], matvec=matvec,
+                                kfro=normK)
+        K = self._kkt_matrix(H, shift, G, small)
+        return SketchSolver(b, rng, opt["sketch"], opt["block_size"], K=K, kfro=normK)
+
+
+class ExactNewtonBackend(SketchNewtonBackend):
+    """The same globalised Newton method with a direct solve of the KKT system."""
+
+    name = "exact-newton"
+    description = ("Newton on minimize f(x) s.t. c(x) = 0 with the AdaSketch-Newton merit and "
+                   "line search, KKT system solved directly (baseline for sketch-newton)")
+    options = dict(BASE_OPTIONS)
+    exact = True

@@ -1,0 +1,250 @@
+"""Randomized iterative sketching (sketch-and-project) for a symmetric linear system K z = b.
+
+Each step draws a sketch S (d×s) and projects the iterate onto {z : Sᵀ K z = Sᵀ b}:
+
+    z ← z − K S (Sᵀ K² S)⁺ Sᵀ r,        r = K z − b          (K = Kᵀ)
+
+so the residual moves as r ← r − K² S (Sᵀ K² S)⁺ Sᵀ r. With sketch size s = 1:
+
+- Gaussian vector (GV): s ~ N(0, I_d),   z ← z − (sᵀr / ‖Ks‖²) K s
+- randomized Kaczmarz (RK): s = e_i, i uniform on {1..d},  z ← z − (r_i / ‖K_i‖²) K_iᵀ
+
+Block sketches (s > 1) draw S with s Gaussian columns, or s distinct unit vectors (block
+Kaczmarz), and solve the small s×s system (SᵀK²S) w = Sᵀr by least squares.
+
+Three engines, chosen by :class:`SketchSolver`:
+
+- ``dense``: d small, K held dense, single-vector sketches. Sketches are drawn in chunks from a
+  numpy Generator (so runs are reproducible from the seed), K s and K² s for the whole chunk come
+  from one matrix product, and the sequential projections run in a compiled loop (numba when it is
+  installed, the same arithmetic in Python otherwise).
+- ``sparse``: K a scipy.sparse matrix (large d), any block size; block Kaczmarz factorises the
+  sparse s×s Gram matrix K_I K_Iᵀ.
+- ``operator``: K only through products v ↦ K v (matrix-free; B v from Hessian-vector products).
+
+The caller gives a stopping threshold on ‖r‖₂ and a step budget; the solver returns when either
+is reached, or when ‖r‖ is at the rounding-error floor ε(‖K‖_F‖z‖ + ‖b‖).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+try:  # optional accelerator: same arithmetic, compiled
+    from numba import njit as _njit
+
+    HAVE_NUMBA = True
+except Exception:  # pragma: no cover - exercised only without numba
+    HAVE_NUMBA = False
+
+    def _njit(*args, **kwargs):
+        def wrap(fn):
+            return fn
+        return wrap if not (args and callable(args[0])) else args[0]
+
+SKETCHES = ("gaussian", "kaczmarz")
+EPS = np.finfo(float).eps
+
+
+@_njit(cache=True)
+def _gv_chunk(S, KS, K2S, nn, z, r, thr2, check):  # pragma: no cover - compiled
+    """Run the rank-one Gaussian projections of one chunk; stop early when ‖r‖² ≤ thr2."""
+    T, d = S.shape
+    for t in range(T):
+        if nn[t] > 0.0:
+            sr = 0.0
+            for j in range(d):
+                sr += S[t, j] * r[j]
+            c = sr / nn[t]
+            for j in range(d):
+                z[j] -= c * KS[t, j]
+                r[j] -= c * K2S[t, j]
+        if (t + 1) % check == 0:
+            rr = 0.0
+            for j in range(d):
+                rr += r[j] * r[j]
+            if rr <= thr2:
+                return t + 1
+    return T
+
+
+@_njit(cache=True)
+def _rk_chunk(idx, K, K2, rn2, z, r, thr2, check):  # pragma: no cover - compiled
+    """Run randomized-Kaczmarz projections on rows idx; stop early when ‖r‖² ≤ thr2."""
+    T = idx.shape[0]
+    d = z.shape[0]
+    for t in range(T):
+        i = idx[t]
+        if rn2[i] > 0.0:
+            c = r[i] / rn2[i]
+            for j in range(d):
+                z[j] -= c * K[i, j]
+                r[j] -= c * K2[i, j]
+        if (t + 1) % check == 0:
+            rr = 0.0
+            for j in range(d):
+                rr += r[j] * r[j]
+            if rr <= thr2:
+                return t + 1
+    return T
+
+
+@dataclass
+class SketchOutcome:
+    """What one call of :meth:`SketchSolver.run` did."""
+
+    steps: int          # sketch steps taken in this call
+    residual: float     # ‖K z − b‖₂ at return (recomputed, not the recursive estimate)
+    reached: bool       # the threshold was met (or the rounding floor was reached)
+    floor: bool = False  # stopped at the rounding-error floor rather than the threshold
+
+
+class SketchSolver:
+    """Sketch-and-project on K z = b with a persistent iterate z (warm starts across calls).
+
+    ``K`` is a dense array, a scipy.sparse matrix, or None with ``matvec`` given (matrix-free).
+    ``kfro`` is ‖K‖_F (used for the rounding floor). ``rng`` is a numpy Generator.
+    """
+
+    CHUNK = 512
+
+    def __init__(self, b: np.ndarray, rng: np.random.Generator, sketch: str = "gaussian",
+                 block_size: int = 1, K=None, matvec: Callable | None = None,
+                 kfro: float = 1.0):
+        if sketch not in SKETCHES:
+            raise ValueError(f"sketch must be one of {', '.join(SKETCHES)}, got {sketch!r}")
+        self.b = np.asarray(b, dtype=float)
+        self.d = self.b.size
+        self.rng = rng
+        self.sketch = sketch
+        self.block = int(max(1, min(block_size, self.d)))
+        self.kfro = float(kfro)
+        self.z = np.zeros(self.d)
+        self.r = -self.b.copy()
+        if K is None:
+            if matvec is None:
+                raise ValueError("give K or matvec")
+            self.engine = "operator"
+            self._mv = matvec
+        elif sp.issparse(K):
+            self.engine = "sparse"
+            self.K = sp.csr_matrix(K)
+            self._mv = self.K.__matmul__
+        else:
+            self.K = np.asarray(K, dtype=float)
+            self._mv = self.K.__matmul__
+            self.engine = "dense" if self.block == 1 else "dense-block"
+            if self.engine == "dense":
+                self.K2 = self.K @ self.K
+                self.rn2 = np.einsum("ij,ij->i", self.K, self.K)
+        self.products = 0  # K products (or K-row extractions) used
+
+    # ------------------------------------------------------------------ public
+    def residual(self) -> float:
+        """Recompute r = K z − b exactly and return ‖r‖₂."""
+        self.r = self._mv(self.z) - self.b
+        self.products += 1
+        return float(np.linalg.norm(self.r))
+
+    def floor(self) -> float:
+        """Rounding-error floor of ‖r‖: 10 ε (‖K‖_F ‖z‖ + ‖b‖)."""
+        return 10.0 * EPS * (self.kfro * float(np.linalg.norm(self.z)) + float(np.linalg.norm(self.b)))
+
+    def run(self, threshold: float, max_steps: int) -> SketchOutcome:
+        """Sketch steps until ‖r‖₂ ≤ threshold, the floor, or ``max_steps`` steps."""
+        res = self.residual()
+        steps = 0
+        while True:
+            fl = self.floor()
+            if res <= threshold or res <= fl:
+                return SketchOutcome(steps, res, True, floor=res > threshold)
+            if steps >= max_steps:
+                return SketchOutcome(steps, res, False)
+            todo = min(self.CHUNK if self.engine == "dense" else 32, max_steps - steps)
+            steps += self._chunk(todo, max(threshold, fl))
+            res = self.residual()
+
+    # ------------------------------------------------------------------ engines
+    def _chunk(self, T: int, threshold: float) -> int:
+        thr2 = threshold * threshold
+        if self.engine == "dense":
+            check = 16
+            if self.sketch == "gaussian":
+                S = self.rng.standard_normal((T, self.d))
+                KS = S @ self.K
+                K2S = KS @ self.K
+                nn = np.einsum("ij,ij->i", KS, KS)
+                done = _gv_chunk(S, KS, K2S, nn, self.z, self.r, thr2, check)
+            else:
+                idx = self.rng.integers(0, self.d, size=T)
+                done = _rk_chunk(idx, self.K, self.K2, self.rn2, self.z, self.r, thr2, check)
+            self.products += 2 * done
+            return int(done)
+        for t in range(T):
+            self._block_step()
+            if (t + 1) % 8 == 0 and float(self.r @ self.r) <= thr2:
+                return t + 1
+        return T
+
+    def _block_step(self) -> None:
+        """One general sketch-and-project step (any engine, any block size)."""
+        d, s = self.d, self.block
+        if self.sketch == "kaczmarz":
+            idx = np.sort(self.rng.choice(d, size=s, replace=False)) if s > 1 else \
+                np.array([self.rng.integers(0, d)])
+            if self.engine == "operator":
+                E = np.zeros((d, s))
+                E[idx, np.arange(s)] = 1.0
+                KS = np.column_stack([self._mv(E[:, j]) for j in range(s)])
+                self.products += s
+            elif self.engine == "sparse":
+                rows = self.K[idx]                       # s×d sparse = (K S)ᵀ
+                w = _gram_solve_sparse(rows, self.r[idx])
+                step = rows.T @ w
+                self.z -= step
+                self.r -= self.K @ step
+                self.products += 2
+                return
+            else:
+                KS = self.K[idx].T
+            rhs = self.r[idx]
+        else:
+            S = self.rng.standard_normal((d, s))
+            if self.engine == "operator":
+                KS = np.column_stack([self._mv(S[:, j]) for j in range(s)])
+                self.products += s
+            else:
+                KS = np.asarray(self.K @ S)
+                self.products += 1
+            rhs = S.T @ self.r
+        w = _gram_solve_dense(KS, rhs)
+        step = KS @ w
+        self.z -= step
+        self.r -= self._mv(step)
+        self.products += 1
+
+
+def _gram_solve_dense(KS: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Minimum-norm solution of (KSᵀ KS) w = rhs (pseudo-inverse through lstsq)."""
+    M = KS.T @ KS
+    if M.shape[0] == 1:
+        return rhs / M[0, 0] if M[0, 0] > 0 else np.zeros(1)
+    return sla.lstsq(M, rhs, cond=1e-13, lapack_driver="gelsy")[0]
+
+
+def _gram_solve_sparse(rows: sp.csr_matrix, rhs: np.ndarray) -> np.ndarray:
+    """Solve (K_I K_Iᵀ) w = rhs for a sparse row block K_I (tiny ridge if singular)."""
+    M = (rows @ rows.T).tocsc()
+    if M.shape[0] == 1:
+        v = M[0, 0]
+        return rhs / v if v > 0 else np.zeros(1)
+    ridge = 1e-14 * max(float(M.diagonal().max(initial=0.0)), 1e-300)
+    try:
+        return spla.splu(M + ridge * sp.identity(M.shape[0], format="csc")).solve(rhs)
+    except RuntimeError:
+        return spla.lsqr(M, rhs, atol=1e-14, btol=1e-14)[0]
