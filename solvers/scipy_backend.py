@@ -15,8 +15,9 @@ y ≤ 0 on an active lower one); each method's convention was checked against IP
   sides. milp gives no duals (y = None).
 
 Options: tol → SLSQP ``ftol`` (default 1e-8 here, scipy's is 1e-6), trust-constr ``gtol`` and
-``barrier_tol`` (default 1e-6 here: with scipy's 1e-8 its interior-point method often stalls at a
-barrier parameter near 1e-6 and runs to the iteration limit, e.g. on HS071), linprog/milp primal and dual feasibility tolerances (milp: ``mip_rel_gap``);
+``barrier_tol`` (default 1e-8); trust-constr also gets ``initial_barrier_parameter=1e-4`` (scipy's
+0.1 lets its interior-point method stop on ``gtol`` while the barrier parameter is still ~1e-4, an
+objective error of that size on HS071 and on convex QCQPs; 1e-4 gives KKT ~1e-7 there); linprog/milp primal and dual feasibility tolerances (milp: ``mip_rel_gap``);
 max_iter → ``maxiter`` (SLSQP default 500 here); time_limit → HiGHS ``time_limit`` for
 linprog/milp, and a wall-clock check in the SLSQP / trust-constr callback; verbose → ``disp``;
 ``solver_options`` go into scipy's ``options`` dict unchanged.
@@ -321,8 +322,9 @@ class ScipyBackend(Backend):
         if form.m:
             cons.append(NonlinearConstraint(cache.cons, form.cl, form.cu, jac=cache.jac,
                                             hess=lambda x, v: form.hess(x, v, 0.0)))
-        tol = float(options.tol) if options.tol is not None else 1e-6
-        opts: dict = {"verbose": 2 if options.verbose else 0, "gtol": tol, "barrier_tol": tol}
+        tol = float(options.tol) if options.tol is not None else 1e-8
+        opts: dict = {"verbose": 2 if options.verbose else 0, "gtol": tol, "barrier_tol": tol,
+                      "initial_barrier_parameter": 1e-4}
         if options.max_iter is not None:
             opts["maxiter"] = int(options.max_iter)
         opts.update(dict(options.solver_options))
