@@ -121,8 +121,8 @@ class ScalarFunction:
             self.q[cols] = sign * comp.form.grad(z)
             H = sp.coo_matrix(comp.form.hess(z, np.zeros(comp.form.m)))
             self.P = sp.csr_matrix((sign * H.data, (cols[H.row], cols[H.col])), shape=(self.N, self.N))
-            if self.N <= 2000:
-                self.P = self.P.toarray()
+            if self.N <= 2000 and self.P.nnz > 0.1 * self.N ** 2:
+                self.P = self.P.toarray()  # dense mat-vec is faster for dense data
             self.mode = "quadratic"
 
     @property
