@@ -1,0 +1,189 @@
+"""Backend ``ipopt``: statuses, multipliers, options and derivative structure, against known answers."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import cvxpy as cp
+import numpy as np
+import pytest
+from scipy.optimize import minimize_scalar
+
+import optkit as ok
+from conftest import require_backend
+from optkit.errors import OptionError
+from optkit.status import PrimalStatus, Termination
+
+
+@pytest.fixture
+def ipopt():
+    return require_backend("ipopt")
+
+
+def rosenbrock_circle_reference() -> tuple[float, np.ndarray]:
+    """min Rosenbrock on the unit circle, by a 1-D search over the angle (independent of NLP codes)."""
+    def g(t):
+        x, y = np.cos(t), np.sin(t)
+        return (1 - x) ** 2 + 100 * (y - x ** 2) ** 2
+    grid = np.linspace(0, 2 * np.pi, 20001)
+    t0 = grid[np.argmin(g(grid))]
+    r = minimize_scalar(g, bounds=(t0 - 1e-3, t0 + 1e-3), method="bounded",
+                        options={"xatol": 1e-12})
+    return float(r.fun), np.array([np.cos(r.x), np.sin(r.x)])
+
+
+def rosenbrock_circle(derivatives: bool = True) -> ok.NLP:
+    f = lambda x: (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
+    kw = {}
+    if derivatives:
+        kw = dict(grad=lambda x: np.array([-2 * (1 - x[0]) - 400 * x[0] * (x[1] - x[0] ** 2),
+                                           200 * (x[1] - x[0] ** 2)]),
+                  jac=lambda x: np.array([2 * x]),
+                  hess=lambda x, y: np.array([[2 - 400 * (x[1] - 3 * x[0] ** 2), -400 * x[0]],
+                                              [-400 * x[0], 200.0]]) + 2 * y[0] * np.eye(2))
+    return ok.NLP(x0=[0.0, 0.0], f=f, cons=lambda x: np.array([x[0] ** 2 + x[1] ** 2 - 1]),
+                  name="rosenbrock-circle", **kw)
+
+
+def test_is_available_does_not_import_cyipopt():
+    code = ("import sys, optkit; from optkit import registry; b = registry.get('ipopt'); "
+            "print(b.is_available(), 'cyipopt' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    avail, imported = out.stdout.split()
+    assert imported == "False"
+    assert avail in ("True", "False")
+
+
+def test_accepts_and_version(ipopt):
+    assert ipopt.accepts == frozenset({"nlp", "nlp-equality", "qp", "lp"})
+    assert ipopt.version().startswith("3.") and "cyipopt" in ipopt.version()
+
+
+def test_convex_duals_match_clarabel(ipopt):
+    z = cp.Variable(2)
+    c1 = z[0] + z[1] <= 1
+    c2 = cp.sum_squares(z) <= 2
+    c3 = z[0] - z[1] >= 0.5
+    objective = cp.Minimize(cp.sum_squares(z - np.array([2.0, 1.0])) + z[0] * 0.3)
+    ref = cp.Problem(objective, [c1, c2, c3])
+    ref.solve(solver="CLARABEL")
+    duals = [float(np.squeeze(c.dual_value)) for c in (c1, c2, c3)]
+    res = ok.solve(ok.Problem(objective, [c1, c2, c3]), "ipopt", tol=1e-10)
+    assert res.termination == Termination.LOCALLY_OPTIMAL
+    assert res.objective == pytest.approx(ref.value, abs=1e-7)
+    for con, d in zip((c1, c2, c3), duals):
+        assert res.dual(con) == pytest.approx(d, abs=1e-6)
+    assert duals[0] > 0.1  # the test means something: c1 is active
+
+
+def test_maximisation_reported_in_user_units(ipopt):
+    x = cp.Variable(2, nonneg=True)
+    prob = ok.Problem(cp.Maximize(x[0] * x[1] - 0.1 * cp.square(x[0])), [x[0] + x[1] == 2])
+    res = ok.solve(prob, "ipopt", x0={x: [0.5, 1.0]})
+    # max x(2−x) − 0.1x² → x = 1/1.1, value (1/1.1)(2 − 1/1.1) − 0.1/1.21 = 1/1.1
+    assert res.is_solved()
+    assert res.objective == pytest.approx(1 / 1.1, abs=1e-7)
+    np.testing.assert_allclose(res.value(x), [1 / 1.1, 2 - 1 / 1.1], atol=1e-6)
+
+
+def test_infeasible_is_locally_infeasible(ipopt):
+    nlp = ok.NLP(x0=[0.5, 0.5], f=lambda x: x @ x,
+                 cons=lambda x: np.array([x @ x, x[0] + x[1]]), cl=[-np.inf, 3], cu=[1, np.inf])
+    res = ok.solve(nlp, "ipopt")
+    assert res.termination == Termination.LOCALLY_INFEASIBLE
+    assert res.primal_status == PrimalStatus.INFEASIBLE
+    assert res.extra["ipopt_status"] == 2
+
+
+def test_unbounded(ipopt):
+    nlp = ok.NLP(x0=[0.0, 0.0], f=lambda x: -x[0] - x[1], grad=lambda x: np.array([-1.0, -1.0]),
+                 cons=lambda x: np.array([x[0] - x[1]]), jac=lambda x: np.array([[1.0, -1.0]]),
+                 hess=lambda x, y: np.zeros((2, 2)))
+    res = ok.solve(nlp, "ipopt")
+    assert res.termination == Termination.UNBOUNDED
+    assert res.objective < -1e19
+
+
+def test_time_limit(ipopt):
+    nlp = rosenbrock_circle()
+    res = ok.solve(nlp, "ipopt", time_limit=1e-9)
+    assert res.termination == Termination.TIME_LIMIT
+    assert res.iterations == 0
+
+
+def test_iteration_limit(ipopt):
+    res = ok.solve(rosenbrock_circle(), "ipopt", max_iter=1)
+    assert res.termination == Termination.ITERATION_LIMIT
+    assert res.iterations == 1
+
+
+@pytest.mark.parametrize("derivatives", [True, False])
+def test_rosenbrock_with_equality(ipopt, derivatives):
+    f_star, x_star = rosenbrock_circle_reference()
+    res = ok.solve(rosenbrock_circle(derivatives), "ipopt")
+    assert res.is_solved()
+    assert res.objective == pytest.approx(f_star, abs=1e-8)
+    np.testing.assert_allclose(res.x, x_star, atol=1e-6)
+    assert res.kkt["kkt"] <= 1e-6
+
+
+def test_unconstrained(ipopt):
+    nlp = ok.NLP(x0=[-1.2, 1.0], f=lambda x: (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2)
+    res = ok.solve(nlp, "ipopt")
+    assert res.is_solved()
+    np.testing.assert_allclose(res.x, [1.0, 1.0], atol=1e-6)
+
+
+def test_sparsity_that_changes_during_the_solve_triggers_a_restart(ipopt):
+    """∂c/∂x2 is exactly 0 for x2 <= 0.5 (at x0 and the probe) and nonzero at the solution."""
+    s = lambda t: (t - 0.5) ** 3 if t > 0.5 else 0.0
+    ds = lambda t: 3 * (t - 0.5) ** 2 if t > 0.5 else 0.0
+    nlp = ok.NLP(x0=[0.0, 0.0], f=lambda x: (x[0] - 2) ** 2 + (x[1] - 2) ** 2,
+                 grad=lambda x: 2 * (x - 2), cons=lambda x: np.array([x[0] + s(x[1])]),
+                 jac=lambda x: np.array([[1.0, ds(x[1])]]), cl=[1.0], cu=[1.0])
+    # reference: eliminate x1 = 1 − s(x2) and minimise over x2
+    ref = minimize_scalar(lambda t: (1 - s(t) - 2) ** 2 + (t - 2) ** 2, bounds=(0.5, 2),
+                          method="bounded", options={"xatol": 1e-12})
+    res = ok.solve(nlp, "ipopt")
+    assert res.extra["restarts"] >= 1
+    assert res.is_solved()
+    assert res.objective == pytest.approx(ref.fun, abs=1e-8)
+    assert res.x[1] == pytest.approx(ref.x, abs=1e-6)
+
+
+def test_lp_and_qp_through_ipopt(ipopt, mps_dir):
+    res = ok.solve(ok.read(mps_dir / "afiro.mps"), "ipopt")
+    assert res.termination == Termination.LOCALLY_OPTIMAL
+    assert res.objective == pytest.approx(-464.7531428571, rel=1e-7)
+    res = ok.solve(ok.read(mps_dir / "qptestnw.lp"), "ipopt")
+    assert res.objective == pytest.approx(-6.45, abs=1e-6)
+
+
+def test_lp_row_multipliers_match_highs(ipopt):
+    """Upper, lower, range and equality rows: y (L = f + yᵀAx) equals HiGHS's."""
+    require_backend("highs")
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(6, 4))
+    r = A @ rng.uniform(size=4)
+    rl = np.array([r[0] - 1, -np.inf, r[2], r[3] - 0.5, r[4] - 2, -np.inf])
+    ru = np.array([np.inf, r[1] + 1, r[2], r[3] + 0.5, np.inf, r[5] + 3])
+    lp = ok.LinearProblem(c=rng.normal(size=4), A=A, rl=rl, ru=ru, lb=-2, ub=2)
+    ref = ok.solve(lp, "highs")
+    res = ok.solve(lp, "ipopt", tol=1e-10)
+    assert res.objective == pytest.approx(ref.objective, abs=1e-7)
+    np.testing.assert_allclose(res.y, ref.y, atol=1e-6)
+    assert np.any(ref.y > 1e-3) and np.any(ref.y < -1e-3)  # both signs are exercised
+
+
+def test_bad_options(ipopt):
+    with pytest.raises(OptionError, match="hessian"):
+        ok.solve(rosenbrock_circle(), "ipopt", hessian="bfgs")
+    with pytest.raises(OptionError, match="no_such_option"):
+        ok.solve(rosenbrock_circle(), "ipopt", solver_options={"no_such_option": 1})
+    with pytest.raises(OptionError, match="unknown option"):
+        ok.solve(rosenbrock_circle(), "ipopt", method="SLSQP")
+
+
+def test_solver_options_pass_through(ipopt):
+    res = ok.solve(rosenbrock_circle(), "ipopt", solver_options={"max_iter": 2})
+    assert res.termination == Termination.ITERATION_LIMIT
