@@ -81,7 +81,11 @@ def _slot_main(conn, jobs: list[Job], memory_limit: int | None, parent_pid: int)
         if memory_limit:
             cap = _vm_bytes() + int(memory_limit)
             resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-        faulthandler.enable(all_threads=True)  # fatal signals dump a traceback to fd 2 (the log)
+        # Python-level output goes to fds 1/2 (which each job points at its log file), even when
+        # the parent had replaced sys.stdout/sys.stderr (pytest, notebooks)
+        sys.stdout = open(1, "w", buffering=1, closefd=False)
+        sys.stderr = open(2, "w", buffering=1, closefd=False)
+        faulthandler.enable(file=sys.stderr, all_threads=True)  # fatal signals: traceback to the log
         cache = ModelCache()
         conn.send(("ready", os.getpid()))
         while True:

@@ -107,18 +107,18 @@ def execute(job: Job, cache: ModelCache | None = None) -> dict:
     from ..solve import solve
 
     out: dict[str, Any] = {"build_time": None, "solve_time": None}
+    t0 = time.perf_counter()
     try:
         if cache is not None:
             model, out["build_time"], cached = cache.get(job)
         else:
-            t0 = time.perf_counter()
             model = job.instance.build()
             out["build_time"], cached = time.perf_counter() - t0, False
     except BaseException as exc:  # noqa: BLE001 - every failure becomes a row
         if isinstance(exc, KeyboardInterrupt):
             raise
         out.update(status=classify_exception(exc), message=f"build: {type(exc).__name__}: {exc}",
-                   log_extra=traceback.format_exc())
+                   build_time=time.perf_counter() - t0, log_extra=traceback.format_exc())
         return out
     opts = dict(job.settings)
     if job.time_limit is not None:
