@@ -38,7 +38,7 @@ from optkit.status import Termination
 
 METHODS = ("auto", "SLSQP", "trust-constr", "linprog", "milp")
 
-#: SLSQP exit mode → termination (4 is refined by the measured feasibility, see _slsqp_status)
+#: SLSQP exit mode → termination (4 is refined by the measured feasibility, see slsqp_termination)
 SLSQP_STATUS = {
     0: Termination.LOCALLY_OPTIMAL,    # Optimization terminated successfully
     2: Termination.INVALID_PROBLEM,    # More equality constraints than independent variables
@@ -50,6 +50,18 @@ SLSQP_STATUS = {
     8: Termination.NUMERICAL_ERROR,    # Positive directional derivative for linesearch
     9: Termination.ITERATION_LIMIT,    # Iteration limit reached
 }
+
+def slsqp_termination(status: int, feasible: bool | None = None) -> Termination:
+    """SLSQP exit mode → termination. Mode 4 (linearised inequalities incompatible) means local
+    infeasibility at an infeasible point, a failed QP subproblem (NUMERICAL_ERROR) at a feasible
+    one. Mode 8 (positive directional derivative in the line search) stays NUMERICAL_ERROR: since
+    scipy 1.16 SLSQP relaxes incompatible subproblems and usually ends an infeasible problem on
+    mode 8, but a merely badly scaled feasible one can end there too; the measured primal status
+    (INFEASIBLE) tells the two apart for the caller."""
+    if status == 4 and feasible:
+        return Termination.NUMERICAL_ERROR
+    return SLSQP_STATUS.get(status, Termination.ERROR)
+
 
 #: linprog / milp status → termination (1 is split into iteration / time limit by message)
 LINEAR_STATUS = {
@@ -296,14 +308,15 @@ class ScipyBackend(Backend):
         elif form.m == 0:
             y = np.zeros(0)
         status = int(res.status)
-        term = SLSQP_STATUS.get(status, Termination.ERROR)
         msg = str(res.message)
         if mon.timed_out:
             term, msg = Termination.TIME_LIMIT, f"wall-clock time limit {options.time_limit} s reached"
-        elif status == 4:
-            feas = nlp_kkt(form, x, y).get("feasibility", np.inf)
-            if feas <= FEAS_TOL * (1.0 + float(np.max(np.abs(x), initial=0.0))):
-                term = Termination.NUMERICAL_ERROR  # feasible point: the QP subproblem failed
+        else:
+            feasible = None
+            if status == 4:
+                feas = nlp_kkt(form, x, y).get("feasibility", np.inf)
+                feasible = feas <= FEAS_TOL * (1.0 + float(np.max(np.abs(x), initial=0.0)))
+            term = slsqp_termination(status, feasible)
         if not np.all(np.isfinite(x)):
             x, y = None, None
             term = Termination.NUMERICAL_ERROR if term.is_success else term

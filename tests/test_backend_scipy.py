@@ -1,0 +1,206 @@
+"""Backend ``scipy``: linprog/milp on shared MPS files, SLSQP/trust-constr statuses and multipliers."""
+from __future__ import annotations
+
+import csv
+
+import cvxpy as cp
+import numpy as np
+import pytest
+from scipy.optimize import minimize_scalar
+
+import optkit as ok
+from conftest import require_backend
+from optkit.errors import OptionError, UnsupportedProblemError
+from optkit.status import PrimalStatus, Termination
+
+NLP_METHODS = ["SLSQP", "trust-constr"]
+MPS_CASES = ["afiro", "sctest", "small_mip", "infeasible-mip0", "galenet", "blending", "flugpl",
+             "woodinfe"]
+
+
+def manifest(mps_dir) -> dict[str, dict]:
+    with open(mps_dir / "manifest.csv") as fh:
+        return {row["name"]: row for row in csv.DictReader(fh)}
+
+
+@pytest.mark.parametrize("name", MPS_CASES)
+def test_mps_instances_match_manifest(mps_dir, name):
+    row = manifest(mps_dir)[name]
+    prob = ok.read(mps_dir / row["file"])
+    res = ok.solve(prob, "scipy")
+    assert res.extra["scipy_method"] == ("milp/highs" if row["kind"] == "MILP" else "linprog/highs")
+    if row["expected"] == "optimal":
+        assert res.termination == Termination.OPTIMAL
+        assert res.primal_status == PrimalStatus.FEASIBLE
+        assert res.objective == pytest.approx(float(row["objective"]), rel=1e-6, abs=1e-6)
+    else:
+        assert row["expected"] == "infeasible"
+        assert res.termination == Termination.INFEASIBLE
+        assert res.x is None
+
+
+def test_linprog_row_multipliers_match_highs():
+    """Upper, lower, range and equality rows: y (L = f + yᵀAx) equals HiGHS's for every method."""
+    require_backend("highs")
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(6, 4))
+    r = A @ rng.uniform(size=4)
+    rl = np.array([r[0] - 1, -np.inf, r[2], r[3] - 0.5, r[4] - 2, -np.inf])
+    ru = np.array([np.inf, r[1] + 1, r[2], r[3] + 0.5, np.inf, r[5] + 3])
+    lp = ok.LinearProblem(c=rng.normal(size=4), A=A, rl=rl, ru=ru, lb=-2, ub=2)
+    ref = ok.solve(lp, "highs")
+    assert np.any(ref.y > 1e-3) and np.any(ref.y < -1e-3)  # both signs are exercised
+    for method, atol in [("linprog", 1e-9), ("SLSQP", 1e-7), ("trust-constr", 1e-5)]:
+        res = ok.solve(lp, "scipy", method=method)
+        assert res.is_solved(), method
+        assert res.objective == pytest.approx(ref.objective, abs=10 * atol), method
+        np.testing.assert_allclose(res.y, ref.y, atol=atol, err_msg=method)
+
+
+def test_unbounded_lp_and_milp():
+    lp = ok.LinearProblem(c=[-1.0, 0.0], A=[[1.0, -1.0]], rl=[-1.0], ru=[1.0], lb=[0, 0])
+    assert ok.solve(lp, "scipy").termination == Termination.UNBOUNDED
+    mip = ok.LinearProblem(c=[-1.0, 0.0], A=[[1.0, -1.0]], rl=[-1.0], ru=[1.0], lb=[0, 0],
+                           integrality=[True, False])
+    res = ok.solve(mip, "scipy")
+    assert res.termination in (Termination.UNBOUNDED, Termination.INFEASIBLE_OR_UNBOUNDED)
+
+
+def test_crossed_bounds_are_infeasible():
+    lp = ok.LinearProblem(c=[1.0, 1.0], A=[[1.0, 1.0]], rl=[2.0], ru=[1.0], lb=0, ub=5)
+    res = ok.solve(lp, "scipy")
+    assert res.termination == Termination.INFEASIBLE
+    assert "crossed" in res.message
+
+
+def test_milp_maximisation_in_user_units():
+    # max 5a + 4b  s.t. 6a + 4b <= 24, a + 2b <= 6, a, b integer >= 0 → (4, 0), value 20
+    a, b = cp.Variable(integer=True), cp.Variable(integer=True)
+    prob = ok.Problem(cp.Maximize(5 * a + 4 * b), [6 * a + 4 * b <= 24, a + 2 * b <= 6, a >= 0,
+                                                   b >= 0])
+    res = ok.solve(prob, "scipy")
+    assert res.termination == Termination.OPTIMAL
+    assert res.objective == pytest.approx(20.0)
+    assert res.value(a) == pytest.approx(4.0)
+
+
+def test_qp_goes_to_slsqp(mps_dir):
+    res = ok.solve(ok.read(mps_dir / "qptestnw.lp"), "scipy")
+    assert res.extra["scipy_method"] == "SLSQP"
+    assert res.is_solved()
+    assert res.objective == pytest.approx(-6.45, abs=1e-7)
+    assert res.evaluations["f"] > 0
+
+
+def test_method_errors():
+    nlp = ok.NLP(x0=[1.0], f=lambda x: (x[0] - 2) ** 2)
+    with pytest.raises(OptionError, match="LP/MILP only"):
+        ok.solve(nlp, "scipy", method="linprog")
+    with pytest.raises(OptionError, match="method must be one of"):
+        ok.solve(nlp, "scipy", method="newton")
+    mip = ok.LinearProblem(c=[1.0], A=[[1.0]], rl=[0.5], ru=[3], integrality=[True])
+    with pytest.raises(OptionError, match="ignores integrality"):
+        ok.solve(mip, "scipy", method="linprog")
+    qp = ok.LinearProblem(c=[1.0], A=[[1.0]], rl=[0.5], ru=[3], Q=[[2.0]])
+    with pytest.raises(OptionError, match="quadratic objective"):
+        ok.solve(qp, "scipy", method="linprog")
+    miqp = ok.LinearProblem(c=[1.0], A=[[1.0]], rl=[0.5], ru=[3], Q=[[2.0]], integrality=[True])
+    with pytest.raises(UnsupportedProblemError):
+        ok.solve(miqp, "scipy")
+
+
+def test_convex_duals_match_clarabel():
+    z = cp.Variable(2)
+    c1 = z[0] + z[1] <= 1
+    c2 = cp.sum_squares(z) <= 2
+    c3 = z[0] - z[1] >= 0.5
+    objective = cp.Minimize(cp.sum_squares(z - np.array([2.0, 1.0])) + z[0] * 0.3)
+    ref = cp.Problem(objective, [c1, c2, c3])
+    ref.solve(solver="CLARABEL")
+    for method, atol in [("SLSQP", 1e-6), ("trust-constr", 1e-5)]:
+        res = ok.solve(ok.Problem(objective, [c1, c2, c3]), "scipy", method=method)
+        assert res.is_solved(), method
+        assert res.objective == pytest.approx(ref.value, abs=atol), method
+        for con in (c1, c2, c3):
+            assert res.dual(con) == pytest.approx(float(np.squeeze(con.dual_value)), abs=atol)
+
+
+def rosenbrock_circle_reference() -> float:
+    def g(t):
+        return (1 - np.cos(t)) ** 2 + 100 * (np.sin(t) - np.cos(t) ** 2) ** 2
+    grid = np.linspace(0, 2 * np.pi, 20001)
+    t0 = grid[np.argmin(g(grid))]
+    return float(minimize_scalar(g, bounds=(t0 - 1e-3, t0 + 1e-3), method="bounded",
+                                 options={"xatol": 1e-12}).fun)
+
+
+@pytest.mark.parametrize("method", NLP_METHODS)
+def test_rosenbrock_with_equality(method):
+    x = cp.Variable(2)
+    prob = ok.Problem(cp.Minimize(cp.square(1 - x[0]) + 100 * cp.square(x[1] - cp.square(x[0]))),
+                      [cp.sum_squares(x) == 1])
+    res = ok.solve(prob, "scipy", method=method, x0={x: [0.5, 0.5]})
+    assert res.termination == Termination.LOCALLY_OPTIMAL
+    assert res.objective == pytest.approx(rosenbrock_circle_reference(), abs=1e-7)
+
+
+@pytest.mark.parametrize("method", NLP_METHODS)
+def test_maximisation_in_user_units(method):
+    x = cp.Variable(2, nonneg=True)
+    prob = ok.Problem(cp.Maximize(x[0] * x[1] - 0.1 * cp.square(x[0])), [x[0] + x[1] == 2])
+    res = ok.solve(prob, "scipy", method=method, x0={x: [0.5, 1.0]})
+    assert res.is_solved()
+    assert res.objective == pytest.approx(1 / 1.1, abs=1e-6)
+
+
+def _infeasible_nlp():
+    return ok.NLP(x0=[0.5, 0.5], f=lambda x: x @ x, cons=lambda x: np.array([x @ x, x[0] + x[1]]),
+                  cl=[-np.inf, 3], cu=[1, np.inf])
+
+
+@pytest.mark.parametrize("method", NLP_METHODS)
+def test_infeasible_nlp_is_not_reported_solved(method):
+    res = ok.solve(_infeasible_nlp(), "scipy", method=method)
+    assert not res.termination.is_success
+    assert res.primal_status == PrimalStatus.INFEASIBLE
+
+
+def test_slsqp_status_map():
+    from optkit.solvers.scipy_backend import slsqp_termination
+
+    assert slsqp_termination(0) == Termination.LOCALLY_OPTIMAL
+    assert slsqp_termination(9) == Termination.ITERATION_LIMIT
+    assert slsqp_termination(4, feasible=False) == Termination.LOCALLY_INFEASIBLE
+    assert slsqp_termination(4, feasible=True) == Termination.NUMERICAL_ERROR
+    assert slsqp_termination(8) == Termination.NUMERICAL_ERROR
+    assert slsqp_termination(2) == Termination.INVALID_PROBLEM
+    assert slsqp_termination(123) == Termination.ERROR
+
+
+def test_slsqp_on_infeasible_linear_constraints():
+    # x >= 1 and x <= 0: scipy >= 1.16 relaxes the subproblem and stops on mode 8
+    nlp = ok.NLP(x0=[0.5], f=lambda x: x[0] ** 2, cons=lambda x: np.array([x[0], x[0]]),
+                 cl=[1, -np.inf], cu=[np.inf, 0])
+    res = ok.solve(nlp, "scipy", method="SLSQP")
+    assert res.extra["scipy_status"] in (4, 8)
+    assert res.termination in (Termination.LOCALLY_INFEASIBLE, Termination.NUMERICAL_ERROR)
+    assert res.primal_status == PrimalStatus.INFEASIBLE
+    assert res.kkt["feasibility"] == pytest.approx(0.5, abs=1e-6)
+
+
+@pytest.mark.parametrize("method", NLP_METHODS)
+def test_time_limit(method):
+    nlp = ok.NLP(x0=[-1.2, 1.0], f=lambda x: (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2)
+    res = ok.solve(nlp, "scipy", method=method, time_limit=1e-9)
+    assert res.termination == Termination.TIME_LIMIT
+    assert len(res.history) == 1
+
+
+def test_history_and_callbacks_counted():
+    nlp = ok.NLP(x0=[-1.2, 1.0], f=lambda x: (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2)
+    res = ok.solve(nlp, "scipy", method="trust-constr")
+    assert res.is_solved()
+    np.testing.assert_allclose(res.x, [1.0, 1.0], atol=1e-5)
+    assert res.history[-1]["iter"] == len(res.history)
+    assert {"obj", "optimality", "tr_radius"} <= set(res.history[-1])
+    assert res.evaluations["hess"] > 0
