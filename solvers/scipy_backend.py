@@ -14,7 +14,10 @@ y ≤ 0 on an active lower one); each method's convention was checked against IP
   and A_eq = A_E, so y = −marginal on upper sides and equalities and y = +marginal on lower
   sides. milp gives no duals (y = None).
 
-Options: tol → SLSQP ``ftol`` (default 1e-8 here, scipy's is 1e-6), trust-constr ``gtol`` and
+Options: tol → SLSQP ``ftol`` (its stopping test on the change of f; default 1e-12 here, scipy's
+1e-6 leaves KKT residuals ~1e-4 on a Rosenbrock valley; an exit on mode 8 "positive directional
+derivative" at a point whose optkit-measured KKT residual is ≤ (tol or 1e-6)·(1 + |f|) is
+reported LOCALLY_OPTIMAL, as the line search then only stalls on rounding), trust-constr ``gtol`` and
 ``barrier_tol`` (default 1e-8); trust-constr also gets ``initial_barrier_parameter=1e-4`` (scipy's
 0.1 lets its interior-point method stop on ``gtol`` while the barrier parameter is still ~1e-4, an
 objective error of that size on HS071 and on convex QCQPs; 1e-4 gives KKT ~1e-7 there); linprog/milp primal and dual feasibility tolerances (milp: ``mip_rel_gap``);
@@ -288,7 +291,7 @@ class ScipyBackend(Backend):
                                                           form.cu[up] - cache.cons(x)[up]]),
                          "jac": lambda x: np.vstack([cache.jac(x)[lo].toarray(),
                                                      -cache.jac(x)[up].toarray()])})
-        opts = {"ftol": float(options.tol) if options.tol is not None else 1e-8,
+        opts = {"ftol": float(options.tol) if options.tol is not None else 1e-12,
                 "maxiter": int(options.max_iter) if options.max_iter is not None else 500,
                 "disp": bool(options.verbose)}
         opts.update(dict(options.solver_options))
@@ -317,6 +320,14 @@ class ScipyBackend(Backend):
                 feas = nlp_kkt(form, x, y).get("feasibility", np.inf)
                 feasible = feas <= FEAS_TOL * (1.0 + float(np.max(np.abs(x), initial=0.0)))
             term = slsqp_termination(status, feasible)
+            if status == 8 and np.all(np.isfinite(x)):
+                kkt = nlp_kkt(form, x, y).get("kkt", np.inf)
+                accept = (float(options.tol) if options.tol is not None else 1e-6) * \
+                    (1.0 + abs(float(res.fun)))
+                if kkt <= accept:
+                    term = Termination.LOCALLY_OPTIMAL
+                    msg += (f" (line search stalled on rounding: measured KKT residual {kkt:.1e}"
+                            f" <= {accept:.1e})")
         if not np.all(np.isfinite(x)):
             x, y = None, None
             term = Termination.NUMERICAL_ERROR if term.is_success else term
