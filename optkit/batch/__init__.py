@@ -14,8 +14,8 @@ from .store import Store
 
 
 def report(store, out=None, **kw):
-    """Write the report of a store (see :func:`optkit.batch.report.write_report`)."""
-    from .report import write_report
+    """Write the report of a store (see :func:`optkit.batch.reporting.write_report`)."""
+    from .reporting import write_report
 
     return write_report(store, out, **kw)
 

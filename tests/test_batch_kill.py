@@ -1,0 +1,122 @@
+"""Killing a running batch (SIGINT, then SIGKILL) and restarting runs only the missing jobs."""
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import optkit as ok
+
+N_JOBS = 24
+
+LIB = textwrap.dedent('''
+    import numpy as np
+    import optkit as ok
+    from optkit.problems_api import Instance, SimpleLibrary
+
+    def make(k=12):
+        out = []
+        for i in range(k):
+            c = np.array([1.0 + i, 5.0])
+            out.append(Instance(f"p{i}", lambda c=c: ok.LinearProblem(
+                c=c, A=np.array([[1.0, 1.0]]), rl=[1.0], ru=[np.inf], lb=[0, 0],
+                ub=[np.inf, np.inf]), "lp", 2, 1, known_objective=min(1.0 + i, 5.0)))
+        return out
+
+    library = SimpleLibrary("slowlib", "12 tiny LPs", make)
+''')
+
+
+def _count(store: Path) -> int:
+    if not store.exists():
+        return 0
+    try:
+        con = sqlite3.connect(store, timeout=30)
+        try:
+            return con.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.OperationalError:  # table not created yet
+        return 0
+
+
+def _batch(tmp: Path, store: Path) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "optkit.cli", "batch", "--library", "slowlib:library",
+           "--solvers", "optkit.testing.faulty:SlowBackend", "--settings",
+           '{"a": {"delay": 0.25}, "b": {"delay": 0.2}}', "--workers", "2", "--time-limit", "30",
+           "--store", str(store), "--no-progress"]
+    env = dict(os.environ, PYTHONPATH=str(tmp) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_rows(store: Path, at_least: int, proc: subprocess.Popen, timeout: float = 120) -> int:
+    end = time.time() + timeout
+    while time.time() < end:
+        n = _count(store)
+        if n >= at_least:
+            return n
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    raise AssertionError(f"fewer than {at_least} rows after {timeout} s")
+
+
+def _leftovers(store: Path) -> list[int]:
+    """Processes still running with the store path on their command line (orphaned workers)."""
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit() and int(d.name) != os.getpid():
+            try:
+                cmd = (d / "cmdline").read_bytes()
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            if str(store).encode() in cmd and ") Z " not in stat:
+                pids.append(int(d.name))
+    return pids
+
+
+def _no_leftovers(store: Path) -> None:
+    end = time.time() + 10
+    while _leftovers(store) and time.time() < end:
+        time.sleep(0.1)
+    assert _leftovers(store) == []
+
+
+def test_sigint_then_sigkill_then_resume(tmp_path):
+    (tmp_path / "slowlib.py").write_text(LIB)
+    store = tmp_path / "kill.sqlite"
+
+    p = _batch(tmp_path, store)
+    _wait_rows(store, 4, p)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    n1 = _count(store)
+    assert 4 <= n1 < N_JOBS
+    _no_leftovers(store)
+
+    p = _batch(tmp_path, store)
+    _wait_rows(store, n1 + 4, p)
+    p.send_signal(signal.SIGKILL)
+    p.communicate(timeout=60)
+    n2 = _count(store)
+    assert n1 + 4 <= n2 < N_JOBS
+    _no_leftovers(store)  # workers die with the batch process (PR_SET_PDEATHSIG)
+
+    p = _batch(tmp_path, store)
+    out, err = p.communicate(timeout=180)
+    assert p.returncode == 0, err
+    assert f"{N_JOBS} jobs: {N_JOBS - n2} run now, {n2} already in" in out
+    con = sqlite3.connect(store)
+    total, distinct = con.execute("SELECT COUNT(*), COUNT(DISTINCT job_key) FROM runs").fetchone()
+    assert total == distinct == N_JOBS
+    rows = ok.batch.Store(store).rows()
+    assert {r["status"] for r in rows} == {"OPTIMAL"}
+    for r in rows:
+        assert abs(r["objective"] - r["known_objective"]) < 1e-9
+    assert len({r["batch_id"] for r in rows}) == 3  # rows from all three runs, none rewritten
