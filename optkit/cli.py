@@ -97,7 +97,7 @@ def _cmd_batch(a) -> int:
     print(f"{runs.jobs} jobs: {runs.ran} run now, {runs.skipped} already in {runs.store}")
     print(summary(runs))
     if a.report:
-        from .batch.report import write_report
+        from .batch.reporting import write_report
 
         paths = write_report(runs.store, a.report)
         print(f"report: {paths['html']}")
@@ -105,7 +105,7 @@ def _cmd_batch(a) -> int:
 
 
 def _cmd_report(a) -> int:
-    from .batch.report import write_report
+    from .batch.reporting import write_report
 
     paths = write_report(a.file, a.out, title=a.title)
     for k, v in paths.items():
