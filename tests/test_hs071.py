@@ -153,3 +153,18 @@ def test_hs071_iteration_limit(solver, kw):
     assert res.termination == Termination.ITERATION_LIMIT
     assert not res.is_solved()
     assert res.x is not None
+
+
+def test_backends_nlp_doc_examples_run(monkeypatch):
+    """The ```python blocks of docs/backends_nlp.md execute and their assertions hold."""
+    import re
+    from pathlib import Path
+
+    require_backend("ipopt")
+    root = Path(__file__).resolve().parents[1]
+    doc = root / "docs" / "backends_nlp.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.S)
+    assert len(blocks) >= 2
+    monkeypatch.chdir(root)
+    for block in blocks:
+        exec(compile(block, str(doc), "exec"), {})
