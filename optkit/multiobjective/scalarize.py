@@ -1,0 +1,512 @@
+"""Scalarisations as problem transformations, and the machinery shared by the sweep methods.
+
+Every scalarisation used by optkit has the template (in normalised minimisation units
+Ĝ = (G − shift)/scale, G = s ⊙ F, optional extra scalar variable t)
+
+    minimise   cᵀĜ(x) + c_t·t
+    subject to lo ≤ A Ĝ(x) + a_t·t ≤ hi,     x ∈ X   (the problem's own constraints),
+
+which covers weighted sums (c = w), augmented ε-constraint (c = e_k + ρ Σ_{j≠k} e_j,
+rows Ĝ_j ≤ ε_j), Pascoletti–Serafini (min t s.t. Ĝ(x) − t r ≤ a), NBI (max t s.t.
+Ĝ(x) − t n̂ = Φβ, an equality row block) and the gap-filling subproblems (min Ĝ_l s.t.
+Ĝ_j ≤ Ĝ_j(x_r) + δ). :func:`build` turns a template into an ordinary single-objective model:
+an ``ok.Problem`` (cvxpy algebra, so an LP stays an LP) or an ``ok.NLP`` (callbacks); any backend
+solves it by name. ``inner="slsqp"`` instead calls scipy's SLSQP directly on the callback template
+(every evaluation still goes through the model's counter).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .indicators import nondominated_mask
+from .model import BudgetExhausted, MultiObjective
+from .result import ParetoResult
+
+LINEAR = ("lp", "milp", "qp")
+INFEASIBLE = ("INFEASIBLE", "LOCALLY_INFEASIBLE", "INFEASIBLE_OR_UNBOUNDED")
+
+
+@dataclass
+class Scalarization:
+    """minimise cᵀĜ + c_t t  s.t.  lo ≤ AĜ + a_t t ≤ hi (normalised units; see module doc)."""
+
+    c: np.ndarray
+    ct: float = 0.0
+    A: np.ndarray | None = None
+    at: np.ndarray | None = None
+    lo: np.ndarray | None = None
+    hi: np.ndarray | None = None
+    t_bounds: tuple = (-np.inf, np.inf)
+    has_t: bool = False
+
+    def rows(self, m: int):
+        A = np.zeros((0, m)) if self.A is None else np.atleast_2d(np.asarray(self.A, float))
+        k = A.shape[0]
+        at = np.zeros(k) if self.at is None else np.asarray(self.at, float)
+        lo = np.full(k, -np.inf) if self.lo is None else np.asarray(self.lo, float)
+        hi = np.full(k, np.inf) if self.hi is None else np.asarray(self.hi, float)
+        return A, at, lo, hi
+
+
+@dataclass
+class Sub:
+    """One subproblem outcome: point, objective values (minimisation units), status."""
+
+    x: np.ndarray | None
+    G: np.ndarray | None
+    feasible: bool
+    ok: bool
+    status: str
+    message: str = ""
+    t: float | None = None
+
+
+def single_thread(fn, *args, **kw):
+    """Call fn with BLAS/OpenMP pools limited to one thread (when threadpoolctl is installed)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        return fn(*args, **kw)
+    with threadpool_limits(limits=1):
+        return fn(*args, **kw)
+
+
+# ---------------------------------------------------------------------------- inner solver choice
+def _available(name: str) -> bool:
+    from .. import registry
+
+    try:
+        return registry.get(name).is_available()
+    except Exception:
+        return False
+
+
+def pick_inner(inner: str | None, klass: str) -> str:
+    """The inner solver for a subproblem of class ``klass`` (lp, milp, qp, conic, nlp)."""
+    if inner not in (None, "auto"):
+        return inner
+    if klass in LINEAR:
+        return "highs"
+    if klass == "conic":
+        return "cvxpy" if _available("cvxpy") else "cvxpy-direct"
+    for name in ("ipopt", "scipy"):
+        if _available(name):
+            return name
+    return "slsqp"
+
+
+# ---------------------------------------------------------------------------- reference sets
+def simplex_lattice(m: int, h: int) -> np.ndarray:
+    """Das–Dennis lattice {w ≥ 0, Σw = 1, w ∈ (1/h)ℤ^m}: C(h+m−1, m−1) points."""
+    if m == 1:
+        return np.ones((1, 1))
+    out = []
+    for i in range(h + 1):
+        for rest in simplex_lattice(m - 1, h - i) * (h - i) if h - i > 0 else [np.zeros(m - 1)]:
+            out.append(np.concatenate([[i], rest]))
+    return np.asarray(out, float) / h
+
+
+def simplex_points(m: int, k: int) -> np.ndarray:
+    """About k points spread on the unit simplex (a lattice with at least k points, m ≥ 2)."""
+    if m == 2:
+        s = np.linspace(0.0, 1.0, max(k, 2))
+        return np.column_stack([s, 1 - s])
+    h = 1
+    from math import comb
+
+    while comb(h + m - 1, m - 1) < k:
+        h += 1
+    return simplex_lattice(m, h)
+
+
+def spread_order(P: np.ndarray, first: int = 0) -> np.ndarray:
+    """Greedy farthest-point order: every prefix of the order is spread over the set."""
+    P = np.asarray(P, float)
+    k = len(P)
+    order = [first]
+    d = np.linalg.norm(P - P[first], axis=1)
+    for _ in range(k - 1):
+        i = int(np.argmax(d))
+        order.append(i)
+        d = np.minimum(d, np.linalg.norm(P - P[i], axis=1))
+    return np.asarray(order)
+
+
+# ---------------------------------------------------------------------------- one run
+class Run:
+    """State of one method run: budgets, counters, archive of feasible points, subproblem log."""
+
+    def __init__(self, model: MultiObjective, options, method: str):
+        self.model = model
+        self.method = method
+        self.t_start = time.perf_counter()
+        g = options.get
+        self.max_evals = g("max_evals") or model.max_evals
+        self.time_limit = options.time_limit or model.time_limit
+        self.max_points = g("max_points") or model.max_points
+        self.seed = options.seed if options.seed is not None else model.seed
+        self.tol = options.tol or 1e-8
+        self.inner = g("inner", None)
+        self.inner_max_iter = g("inner_max_iter", None) or options.max_iter or 200
+        self.solver_options = dict(options.solver_options)
+        self.verbose = options.verbose
+        self.counter = model.reset(self.max_evals if model.mode == "callback" else None)
+        self.X: list = []
+        self.G: list = []
+        self.status: list = []
+        self.params: list = []
+        self.log: list = []
+        self.reasons: list = []
+        self.failed = 0
+        self.m = model.m
+        self.shift = np.zeros(self.m)
+        self.scale = np.ones(self.m)
+        self.payoff = None
+        self.inner_used: set = set()
+        self.stopped: str | None = None
+        self.feas_tol = g("feas_tol", None) or 1e-6
+        self.anchor_starts = g("anchor_starts", None)
+
+    # --------------------------------------------------------------- budgets
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t_start
+
+    def exhausted(self) -> str | None:
+        """Reason to stop now (budget, time, points), or None."""
+        if self.stopped:
+            return self.stopped
+        if self.max_evals is not None and (self.counter.total >= self.max_evals
+                                           or self.counter.exhausted):
+            self.stopped = f"evaluation budget max_evals={self.max_evals} exhausted"
+        elif self.time_limit is not None and self.elapsed() >= self.time_limit:
+            self.stopped = f"time_limit={self.time_limit}s reached"
+        elif self.max_points is not None and len(self.X) and \
+                int(nondominated_mask(np.asarray(self.G)).sum()) >= self.max_points:
+            self.stopped = f"max_points={self.max_points} reached"
+        return self.stopped
+
+    # --------------------------------------------------------------- normalisation
+    def set_normalisation(self, ideal: np.ndarray, nadir: np.ndarray) -> None:
+        """Ĝ = (G − ideal)/(nadir − ideal) (minimisation units); user ideal/nadir/scale win."""
+        mdl = self.model
+        s = mdl.senses
+        if mdl.ideal is not None:
+            ideal = s * mdl.ideal
+        if mdl.nadir is not None:
+            nadir = s * mdl.nadir
+        span = nadir - ideal
+        if mdl.scale is not None:
+            span = mdl.scale
+        span = np.where(np.abs(span) > 1e-12, np.abs(span), 1.0)
+        self.shift, self.scale = np.asarray(ideal, float), np.asarray(span, float)
+
+    def norm(self, G: np.ndarray) -> np.ndarray:
+        return (np.asarray(G, float) - self.shift) / self.scale
+
+    # --------------------------------------------------------------- solving
+    def solve(self, scal: Scalarization, x0: np.ndarray | None, t0: float | None,
+              params: dict, record: bool = True, expect_infeasible: bool = False) -> Sub | None:
+        """Solve one scalarised subproblem and archive its point; None when out of budget.
+
+        ``expect_infeasible``: an infeasible subproblem is an answer (ε too tight), not a failure.
+        """
+        if self.exhausted():
+            return None
+        try:
+            if self.model.mode == "callback":
+                sub = self._solve_callback(scal, x0, t0)
+            else:
+                sub = self._solve_cvxpy(scal, x0)
+        except BudgetExhausted:
+            self.exhausted()
+            self.log.append({"params": params, "status": "EVALUATION_LIMIT"})
+            return None
+        self.log.append({"params": params, "status": sub.status, "message": sub.message})
+        if expect_infeasible and sub.status in INFEASIBLE:
+            sub.ok = True
+        if not sub.ok:
+            self.failed += 1
+            if self.failed <= 3:
+                self.reasons.append(f"subproblem {params} failed: {sub.status} {sub.message}".strip())
+        if record and sub.feasible and sub.x is not None:
+            self.add(sub.x, sub.G, sub.status, params)
+        return sub
+
+    def add(self, x, G, status, params) -> None:
+        self.X.append(np.asarray(x, float))
+        self.G.append(np.asarray(G, float))
+        self.status.append(status)
+        self.params.append(params)
+
+    def _solve_callback(self, scal: Scalarization, x0, t0) -> Sub:
+        mdl = self.model
+        x0 = mdl.x0 if x0 is None else np.clip(np.asarray(x0, float), mdl.lb, mdl.ub)
+        if scal.has_t and t0 is None:
+            t0 = 0.0
+        inner = pick_inner(self.inner, "nlp")
+        self.inner_used.add(inner)
+        if inner == "slsqp":
+            x, t, status, ok, msg = _slsqp(mdl, scal, self, x0, t0)
+        else:
+            x, t, status, ok, msg = _registry_nlp(mdl, scal, self, x0, t0, inner)
+        if x is None:
+            return Sub(None, None, False, False, status, msg)
+        x = np.clip(x, mdl.lb, mdl.ub)
+        G, g = mdl.values(x)
+        feas = mdl.violation(x, g) <= self.feas_tol and bool(np.all(np.isfinite(G)))
+        return Sub(x, G, feas, ok and feas, status, msg, t)
+
+    def _solve_cvxpy(self, scal: Scalarization, x0) -> Sub:
+        import cvxpy as cp
+
+        from .. import solve as ok_solve
+        from ..modeling import Problem
+
+        mdl = self.model
+        A, at, lo, hi = scal.rows(self.m)
+        g = [mdl.senses[i] * o.expr for i, o in enumerate(mdl.objectives)]
+        gh = [(g[i] - self.shift[i]) / self.scale[i] for i in range(self.m)]
+        t = cp.Variable(name="t") if scal.has_t else None
+        obj = sum(float(scal.c[i]) * gh[i] for i in range(self.m) if scal.c[i] != 0)
+        if t is not None and scal.ct:
+            obj = obj + scal.ct * t
+        cons = list(mdl.constraints)
+        for r in range(A.shape[0]):
+            e = sum(float(A[r, i]) * gh[i] for i in range(self.m) if A[r, i] != 0)
+            if t is not None and at[r]:
+                e = e + float(at[r]) * t
+            if lo[r] == hi[r]:
+                cons.append(e == lo[r])
+            else:
+                if np.isfinite(hi[r]):
+                    cons.append(e <= hi[r])
+                if np.isfinite(lo[r]):
+                    cons.append(e >= lo[r])
+        if t is not None:
+            if np.isfinite(scal.t_bounds[0]):
+                cons.append(t >= scal.t_bounds[0])
+            if np.isfinite(scal.t_bounds[1]):
+                cons.append(t <= scal.t_bounds[1])
+        obj = obj if not isinstance(obj, int) else cp.Constant(0.0)
+        sub = Problem(cp.Minimize(obj), cons, name=f"{mdl.name}-{self.method}")
+        inner = pick_inner(self.inner, sub.problem_class)
+        self.inner_used.add(inner)
+        opts: dict[str, Any] = {}
+        if self.time_limit is not None:
+            opts["time_limit"] = max(self.time_limit - self.elapsed(), 1e-3)
+        if inner == "cvxpy-direct":
+            try:
+                sub.cvxpy_problem.solve()
+                st = sub.cvxpy_problem.status
+            except Exception as exc:  # solver failure is a status, not a crash
+                return Sub(None, None, False, False, "ERROR", str(exc))
+            okk = st in ("optimal", "optimal_inaccurate")
+            if not okk:
+                return Sub(None, None, False, False,
+                           "INFEASIBLE" if st == "infeasible" else st.upper(), "")
+            x = np.concatenate([np.asarray(v.value, float).reshape(-1, order="F")
+                                for v in mdl.variables])
+            status = "OPTIMAL"
+        else:
+            if x0 is not None and sub.problem_class == "nlp":
+                mdl.assign(x0)
+                opts["x0"] = {v: v.value for v in mdl.variables}
+            if self.solver_options:
+                opts["solver_options"] = self.solver_options
+            res = ok_solve(sub, inner, **opts)
+            ev = res.evaluations or {}
+            self.counter.f += int(max(ev.get("f", 0), ev.get("cons", 0)))
+            self.counter.grad += int(max(ev.get("grad", 0), ev.get("jac", 0)))
+            status = str(res.termination)
+            if res.x is None or not res.is_solved():
+                return Sub(None, None, False, False, status, res.message)
+            vals = [res.value(v) for v in mdl.variables]
+            x = np.concatenate([np.asarray(v, float).reshape(-1, order="F") for v in vals])
+        G = mdl.G_cvxpy(x)
+        feas = mdl.violation(x) <= self.feas_tol * (1 + float(np.max(np.abs(x), initial=0)))
+        return Sub(x, G, feas, feas, status, "")
+
+    # --------------------------------------------------------------- anchors / payoff
+    def anchors(self, rho: float = 1e-4, x0=None, starts: int | None = None) -> list:
+        """Solve min G_i + ρ Σ_{j≠i} G_j for each i; payoff table, ideal and nadir estimates.
+
+        Callback models with a finite box use ``starts`` Latin-hypercube starts per anchor (the
+        model's x0 first; default 5, option ``anchor_starts``) and keep the best: a single local
+        solve easily returns a local anchor on multimodal problems (ZDT3), which would shrink the
+        normalised box and hide part of the front.
+        """
+        mdl = self.model
+        k = int(starts if starts is not None else (self.anchor_starts or 5))
+        X0 = [x0]
+        if mdl.mode == "callback" and k > 1 and np.all(np.isfinite(mdl.lb)) and \
+                np.all(np.isfinite(mdl.ub)):
+            rng = np.random.default_rng(self.seed)
+            u = (np.argsort(rng.random((k - 1, mdl.n)), axis=0) + rng.random((k - 1, mdl.n))) / (k - 1)
+            X0 += list(mdl.lb + (mdl.ub - mdl.lb) * u)
+        subs = []
+        for i in range(self.m):
+            c = np.full(self.m, rho)
+            c[i] = 1.0
+            best = None
+            for j, xs in enumerate(X0):
+                sub = self.solve(Scalarization(c=c), xs, None, {"anchor": i, "start": j})
+                if sub is not None and sub.feasible and (best is None or c @ sub.G < c @ best.G):
+                    best = sub
+            subs.append(best)
+        good = [s for s in subs if s is not None and s.feasible]
+        if good:
+            P = np.array([s.G for s in good])
+            self.payoff = P
+            self.set_normalisation(P.min(axis=0), P.max(axis=0))
+        return subs
+
+    # --------------------------------------------------------------- result
+    def finish(self, planned_left: int = 0, extra: dict | None = None) -> ParetoResult:
+        mdl = self.model
+        s = mdl.senses
+        X = np.array(self.X) if self.X else np.zeros((0, mdl.n))
+        G = np.array(self.G) if self.G else np.zeros((0, self.m))
+        keep = nondominated_mask(G) if len(G) else np.zeros(0, bool)
+        if mdl.roi is not None and len(G):
+            F = G * s
+            keep &= np.all((F >= mdl.roi[0]) & (F <= mdl.roi[1]), axis=1)
+        idx = np.flatnonzero(keep)
+        reasons = list(self.reasons)
+        if self.failed > 3:
+            reasons.append(f"{self.failed} subproblems failed in total")
+        if self.stopped and planned_left > 0:
+            reasons.insert(0, f"{self.stopped} with {planned_left} planned subproblems left")
+        elif self.stopped and self.stopped.startswith("evaluation budget"):
+            reasons.insert(0, self.stopped)
+        complete = self.failed == 0 and not (self.stopped and (planned_left > 0 or
+                                                                self.counter.exhausted))
+        ideal = nadir = None
+        if len(idx):
+            ideal = (G[idx].min(axis=0)) * s
+            nadir = (G[idx].max(axis=0)) * s
+        counts = self.counter.as_dict()
+        counts["subproblems"] = len(self.log)
+        counts["failed_subproblems"] = self.failed
+        counts["derivatives"] = mdl.derivatives
+        order = idx[np.lexsort(G[idx].T[::-1])] if len(idx) else idx
+        return ParetoResult(
+            X=X[order], F=G[order] * s, status=[self.status[i] for i in order],
+            params=[self.params[i] for i in order], method=self.method, names=list(mdl.names),
+            senses=s.copy(), ideal=ideal, nadir=nadir,
+            payoff=None if self.payoff is None else self.payoff * s, counts=counts,
+            timings={"total": self.elapsed()}, seed=self.seed, complete=bool(complete),
+            reasons=reasons, archive={"X": X, "F": G * s, "status": list(self.status)},
+            subproblems=self.log, extra={"inner": sorted(self.inner_used), **(extra or {})},
+            solver=self.method,
+            message="complete" if complete else "; ".join(reasons))
+
+
+# ---------------------------------------------------------------------------- callback subproblems
+def _parts(mdl: MultiObjective, scal: Scalarization, run: Run):
+    """f, grad, cons, jac, cl, cu of the template on z = (x[, t]) for the callback form."""
+    n, m = mdl.n, mdl.m
+    A, at, lo, hi = scal.rows(m)
+    sh, sc = run.shift, run.scale
+    c = np.asarray(scal.c, float)
+    nt = 1 if scal.has_t else 0
+
+    def split(z):
+        return z[:n], (z[n] if nt else 0.0)
+
+    def f(z):
+        x, t = split(z)
+        return float(c @ ((mdl.values(x)[0] - sh) / sc) + scal.ct * t)
+
+    def grad(z):
+        x, _ = split(z)
+        gx = (c / sc) @ mdl.jacobians(x)[0]
+        return np.concatenate([gx, [scal.ct]]) if nt else gx
+
+    def cons(z):
+        x, t = split(z)
+        G, g = mdl.values(x)
+        return np.concatenate([A @ ((G - sh) / sc) + at * t, g])
+
+    def jac(z):
+        x, _ = split(z)
+        JG, Jg = mdl.jacobians(x)
+        top = (A / sc) @ JG
+        J = np.vstack([top, Jg])
+        if nt:
+            J = np.hstack([J, np.concatenate([at, np.zeros(mdl.mc)])[:, None]])
+        return J
+
+    cl = np.concatenate([lo, mdl.cl])
+    cu = np.concatenate([hi, mdl.cu])
+    lb = np.concatenate([mdl.lb, [scal.t_bounds[0]]]) if nt else mdl.lb
+    ub = np.concatenate([mdl.ub, [scal.t_bounds[1]]]) if nt else mdl.ub
+    return f, grad, cons, jac, cl, cu, lb, ub
+
+
+_SLSQP_STATUS = {0: "LOCALLY_OPTIMAL", 9: "ITERATION_LIMIT", 2: "NUMERICAL_ERROR",
+                 4: "LOCALLY_INFEASIBLE", 8: "NUMERICAL_ERROR", 5: "NUMERICAL_ERROR",
+                 6: "NUMERICAL_ERROR", 7: "NUMERICAL_ERROR", 3: "NUMERICAL_ERROR"}
+
+
+def _slsqp(mdl, scal, run: Run, x0, t0):
+    """scipy SLSQP on the template (z = (x, t)); every oracle goes through the model counter."""
+    from scipy.optimize import minimize
+
+    f, grad, cons, jac, cl, cu, lb, ub = _parts(mdl, scal, run)
+    z0 = np.concatenate([x0, [t0]]) if scal.has_t else x0.copy()
+    eq = np.flatnonzero(cl == cu)
+    up = np.flatnonzero((cl != cu) & np.isfinite(cu))
+    low = np.flatnonzero((cl != cu) & np.isfinite(cl))
+    constraints = []
+    if up.size or low.size:
+        constraints.append({"type": "ineq",
+                            "fun": lambda z: np.concatenate([cu[up] - cons(z)[up],
+                                                             cons(z)[low] - cl[low]]),
+                            "jac": lambda z: np.vstack([-jac(z)[up], jac(z)[low]])})
+    if eq.size:
+        constraints.append({"type": "eq", "fun": lambda z: cons(z)[eq] - cl[eq],
+                            "jac": lambda z: jac(z)[eq]})
+    bounds = list(zip(np.where(np.isfinite(lb), lb, -np.inf), np.where(np.isfinite(ub), ub, np.inf)))
+    opts = {"maxiter": run.inner_max_iter, "ftol": run.solver_options.get("ftol", 1e-10)}
+    try:
+        res = minimize(f, z0, jac=grad, method="SLSQP", bounds=bounds, constraints=constraints,
+                       options=opts)
+    except BudgetExhausted:
+        raise
+    except Exception as exc:  # an oracle failing inside the solver is a subproblem failure
+        return None, None, "ERROR", False, f"{type(exc).__name__}: {exc}"
+    z = np.asarray(res.x, float)
+    status = _SLSQP_STATUS.get(int(res.status), "NUMERICAL_ERROR")
+    x, t = z[:mdl.n], (float(z[mdl.n]) if scal.has_t else None)
+    return x, t, status, bool(res.success), "" if res.success else str(res.message)
+
+
+def _registry_nlp(mdl, scal, run: Run, x0, t0, inner: str):
+    """Build an ``ok.NLP`` from the template and solve it with backend ``inner`` by name."""
+    from .. import solve as ok_solve
+    from ..modeling import NLP
+
+    f, grad, cons, jac, cl, cu, lb, ub = _parts(mdl, scal, run)
+    z0 = np.concatenate([x0, [t0]]) if scal.has_t else x0.copy()
+    m_all = cl.size
+    nlp = NLP(z0, f, grad=grad, cons=cons if m_all else None, jac=jac if m_all else None,
+              cl=cl if m_all else None, cu=cu if m_all else None, lb=lb, ub=ub,
+              name=f"{mdl.name}-sub")
+    opts: dict[str, Any] = {"tol": run.tol}
+    if run.time_limit is not None:
+        opts["time_limit"] = max(run.time_limit - run.elapsed(), 1e-3)
+    if run.solver_options:
+        opts["solver_options"] = run.solver_options
+    res = ok_solve(nlp, inner, **opts)
+    if mdl.counter.exhausted:
+        raise BudgetExhausted("evaluation budget exhausted inside a subproblem")
+    if res.x is None:
+        return None, None, str(res.termination), False, res.message
+    z = np.asarray(res.x, float)
+    return (z[:mdl.n], (float(z[mdl.n]) if scal.has_t else None), str(res.termination),
+            bool(res.is_solved()), res.message)
