@@ -196,16 +196,17 @@ class IpoptBackend(Backend):
         x = form.x0 + 1e-3 * (1.0 + np.abs(form.x0)) * rng.uniform(0.5, 1.0, form.n)
         return np.clip(x, form.lb, form.ub), rng.uniform(0.5, 1.5, form.m)
 
-    def _patterns(self, form) -> tuple[_Pattern, _Pattern]:
+    def _patterns(self, form, exact_hessian: bool = True) -> tuple[_Pattern, _Pattern]:
         x0 = form.x0
         ones = np.ones(form.m)
         jac_mats = [form.jac(x0)] if form.m else []
-        hess_mats = [form.hess(x0, ones, 1.0)]
+        hess_mats = [form.hess(x0, ones, 1.0)] if exact_hessian else []
         xp, yp = self._probe_point(form)
         try:  # a probe is a hint only; a failing evaluation there is not an error
             if form.m:
                 jac_mats.append(form.jac(xp))
-            hess_mats.append(form.hess(xp, yp, 1.0))
+            if exact_hessian:
+                hess_mats.append(form.hess(xp, yp, 1.0))
         except Exception:
             pass
         return _Pattern(jac_mats, form.n), _Pattern(hess_mats, form.n, lower=True)
@@ -249,7 +250,7 @@ class IpoptBackend(Backend):
 
         t0 = time.perf_counter()
         deadline = None if options.time_limit is None else t0 + float(options.time_limit)
-        jpat, hpat = self._patterns(form)
+        jpat, hpat = self._patterns(form, options.get("hessian", "exact") != "limited-memory")
         restarts = 0
         while True:
             cb = _Callbacks(form, jpat, hpat, deadline)
