@@ -105,7 +105,7 @@ class _Projector:
             hi = np.concatenate([d.ub[fin], e, ib])
             self.solver = osqp.OSQP()
             self.solver.setup(sp.identity(N, format="csc"), np.zeros(N), M, lo, hi, eps_abs=1e-10,
-                              eps_rel=1e-10, polishing=True, verbose=False, max_iter=200000,
+                              eps_rel=1e-10, polishing=False, verbose=False, max_iter=200000,
                               warm_starting=True)
             self.kind = "osqp"
             return
@@ -258,15 +258,18 @@ class LVHBABackend(Backend):
         term, msg = Termination.ITERATION_LIMIT, f"iteration limit ({max_iter}) reached"
         k = 0
 
-        def record(k):
-            Fv, fv = d.F.value(v), d.f.value(v)
+        def gap_estimate():
+            # f(x, y) − L_γ(x, θ, λ; y, z): the penalty term f − v_γ with the saddle iterate
             wt = vt.copy()
             wt[ys] = theta
-            cth = cval(wt)
-            Lg = (d.f.value(wt) + lam @ cth + np.sum((theta - v[ys]) ** 2) / (2 * g1)
+            Lg = (d.f.value(wt) + lam @ cval(wt) + np.sum((theta - v[ys]) ** 2) / (2 * g1)
                   - np.sum((lam - z) ** 2) / (2 * g2))
+            return d.f.value(v) - Lg
+
+        def record(k):
+            Fv, fv = d.F.value(v), d.f.value(v)
             rec = {"iter": k, "time": time.perf_counter() - t0, "F": model.upper.sense * Fv,
-                   "f": model.lower.sense * fv, "gap_estimate": fv - Lg,
+                   "f": model.lower.sense * fv, "gap_estimate": gap_estimate(),
                    "lower_feasibility": d.lower_feasibility(v),
                    "upper_feasibility": d.upper_feasibility(v)}
             if sol is not None:
@@ -313,7 +316,8 @@ class LVHBABackend(Backend):
             scale = 1.0 + float(np.linalg.norm(v))
             if (np.linalg.norm(step) / alpha <= tol * scale
                     and np.linalg.norm(dtheta) / eta <= tol * scale
-                    and d.lower_feasibility(v) <= tol * scale):
+                    and d.lower_feasibility(v) <= tol * scale
+                    and gap_estimate() <= tol * (1.0 + abs(d.f.value(v)))):
                 term, msg = Termination.LOCALLY_OPTIMAL, ("stationary for the penalised problem "
                                                           f"φ_k (c_k = {ck:.3g}) within tol")
                 break
