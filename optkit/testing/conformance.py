@@ -3,7 +3,7 @@
 Each case builds a small model with a known answer (by formula or published optimum), names the
 problem kind it needs, and says which terminations are correct. ``run(backend)`` solves every case
 the backend accepts and returns the outcomes; ``check(backend)`` raises AssertionError listing
-every failure. Bad-input cases check that errors are raised before any solve.
+every failure. Every case is solved with ``tol=1e-9`` unless it says otherwise. Bad-input cases check that errors are raised before any solve.
 """
 from __future__ import annotations
 
@@ -136,7 +136,7 @@ def run_case(backend: str, case: Case) -> Outcome | None:
     if not registry.get(backend).accepts & set(model.kinds):
         return None
     try:
-        res = solve(model, backend, **case.options)
+        res = solve(model, backend, **{"tol": 1e-9, **case.options})
     except Exception as exc:  # a conformance failure, not a test crash
         return Outcome(case.name, False, f"raised {type(exc).__name__}: {exc}")
     problems = []
