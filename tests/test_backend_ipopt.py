@@ -187,3 +187,27 @@ def test_bad_options(ipopt):
 def test_solver_options_pass_through(ipopt):
     res = ok.solve(rosenbrock_circle(), "ipopt", solver_options={"max_iter": 2})
     assert res.termination == Termination.ITERATION_LIMIT
+
+
+def test_evaluation_error_cuts_the_step_back(ipopt):
+    """min x − log x from x0 = 10: the first Newton step lands at x < 0 where math.log raises."""
+    import math
+
+    nlp = ok.NLP(x0=[10.0], f=lambda x: x[0] - math.log(x[0]),
+                 grad=lambda x: np.array([1 - 1 / x[0]]), hess=lambda x, y: np.array([[1 / x[0] ** 2]]))
+    res = ok.solve(nlp, "ipopt")
+    assert res.is_solved()
+    assert res.x[0] == pytest.approx(1.0, abs=1e-8)
+    assert res.objective == pytest.approx(1.0, abs=1e-12)
+    assert res.extra["evaluation_errors"] >= 1
+
+
+def test_exception_in_a_callback_is_an_error_result(ipopt):
+    def grad(x):
+        if x[0] != 10.0:
+            raise TypeError("bug in user gradient")
+        return np.array([2 * x[0]])
+
+    res = ok.solve(ok.NLP(x0=[10.0], f=lambda x: x[0] ** 2, grad=grad), "ipopt")
+    assert res.termination == Termination.ERROR
+    assert "bug in user gradient" in res.message
