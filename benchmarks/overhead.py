@@ -191,14 +191,37 @@ def nlp_eval(n: int, evals: int = 100) -> list[tuple[str, float]]:
 
 
 def main() -> None:
+    import contextlib
+    import io
+    import platform
+    import sys
+    from datetime import datetime, timezone
+    from pathlib import Path
+
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="50 LPs, 1 repeat, n = 10⁴ for the NLP part")
     ap.add_argument("--count", type=int, default=200)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--n-nlp", type=int, default=100_000)
+    ap.add_argument("--write", action="store_true", help="also write docs/bench_overhead.md")
     args = ap.parse_args()
     if args.quick:
         args.count, args.repeat, args.n_nlp = 50, 1, 10_000
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        _report(args)
+    text = buf.getvalue()
+    print(text)
+    if args.write:
+        cmd = "python benchmarks/overhead.py " + " ".join(sys.argv[1:])
+        head = (f"Command: `{cmd.replace(' --write', '').strip()}` — run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC "
+                f"on {platform.machine()}, {platform.python_version()}, 2 cores.\n\n")
+        out = Path(__file__).resolve().parents[1] / "docs" / "bench_overhead.md"
+        out.write_text("# Overhead of optkit's paths\n\n" + head + text.replace("## ", "### "))
+
+
+def _report(args) -> None:
+    """Print both tables as Markdown."""
     print(f"## LP overhead: {args.count} random LPs (n = 20, m = 10), best of {args.repeat}\n")
     print("| path | total s | per LP ms | ratio to raw highspy | same objectives |")
     print("|---|---|---|---|---|")
