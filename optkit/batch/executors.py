@@ -133,10 +133,9 @@ class _Slot:
         self.conn, self.pid = parent_conn, pid
         self.sentinel = os.pidfd_open(pid)
         self.exitcode: int | None = None
-        self.job: int | None = None
-        self.started = 0.0
+        self.queue: deque = deque()  # (job index, log path) sent and not yet answered
+        self.started = 0.0  # when the front job started (its predecessor's answer arrived)
         self.deadline = float("inf")
-        self.logpath = ""
         self.last_problem: str | None = None
         if not self.conn.poll(60):
             self.kill()
@@ -160,10 +159,6 @@ class _Slot:
         end = time.time() + timeout
         while self.alive() and time.time() < end:
             time.sleep(0.01)
-
-    def send(self, idx: int, logpath: str, deadline: float) -> None:
-        self.job, self.logpath, self.started, self.deadline = idx, logpath, time.time(), deadline
-        self.conn.send((idx, logpath))
 
     def kill(self) -> None:
         try:
@@ -226,24 +221,31 @@ def _signal_name(code: int | None) -> str:
 # ------------------------------------------------------------------ local executor
 def run_local(jobs: list[Job], on_outcome: Callable[[int, dict], None], workers: int = 1,
               memory_limit: int | None = None, grace: float | None = None,
-              reuse: bool = True, order: list[int] | None = None) -> None:
+              reuse: bool = True, order: list[int] | None = None, prefetch: int = 2) -> None:
     """Run ``jobs`` (indices ``order``, default all) in ``workers`` isolated slot processes.
 
     ``on_outcome(index, outcome)`` is called in this process for every job, in completion order;
     ``outcome`` has the result columns plus log, wall_time and worker. ``memory_limit`` is in bytes
-    of address space a job may map beyond what its worker holds at start.
+    of address space a job may map beyond what its worker holds at start. With ``reuse``, each
+    slot has up to ``prefetch`` jobs in its pipe, so it starts the next job without waiting for
+    this process; a job's clock (and deadline) starts when the previous one's result arrives.
+    When a slot dies or is killed, the jobs queued behind the culprit are dispatched again.
     """
     todo = list(range(len(jobs))) if order is None else list(order)
+    depth = max(1, int(prefetch)) if reuse else 1
     # group by problem so that a slot can reuse the model it built last
     groups: OrderedDict[str, deque] = OrderedDict()
     for i in todo:
         groups.setdefault(jobs[i].problem_key, deque()).append(i)
+    requeued: deque = deque()
     logdir = Path(tempfile.mkdtemp(prefix="optkit-batch-"))
     slots: list[_Slot | None] = [None] * max(1, int(workers))
     host = socket.gethostname()
     counter = 0
 
     def next_job(slot: _Slot | None) -> int | None:
+        if requeued:
+            return requeued.popleft()
         if slot is not None and slot.last_problem in groups:
             q = groups[slot.last_problem]
             i = q.popleft()
@@ -258,25 +260,37 @@ def run_local(jobs: list[Job], on_outcome: Callable[[int, dict], None], workers:
             del groups[key]
         return i
 
-    def finish(k: int, out: dict) -> None:
+    def deadline_of(i: int, start: float) -> float:
+        tl = jobs[i].time_limit
+        g = default_grace(tl) if grace is None else grace
+        return start + tl + g if tl is not None else float("inf")
+
+    def start_front(s: _Slot) -> None:
+        if s.queue:
+            s.started = time.time()
+            s.deadline = deadline_of(s.queue[0][0], s.started)
+
+    def finish(k: int, idx: int, out: dict) -> None:
         s = slots[k]
-        idx = s.job
-        log = _read_log(s.logpath)
+        front, logpath = s.queue.popleft()
+        if front != idx:  # pragma: no cover - protocol violation
+            raise RuntimeError(f"batch worker answered job {idx}, expected {front}")
+        started = s.started
+        start_front(s)
+        log = _read_log(logpath)
         extra = out.pop("log_extra", None)
         if extra:
             log = (log + "\n" if log else "") + extra
-        out.update(log=log[-LOG_TAIL:], wall_time=time.time() - s.started,
+        out.update(log=log[-LOG_TAIL:], wall_time=time.time() - started,
                    worker=f"{host}:{s.pid}")
-        s.last_problem = jobs[idx].problem_key
-        s.job = None
         on_outcome(idx, out)
 
     def died(k: int, timed_out: bool) -> None:
         s = slots[k]
-        idx = s.job
+        idx, logpath = s.queue.popleft()
         s.kill()
         code = s.exitcode
-        log = _read_log(s.logpath)
+        log = _read_log(logpath)
         if timed_out:
             tl = jobs[idx].time_limit
             status, msg = "TIMEOUT", (f"killed after {time.time() - s.started:.1f} s "
@@ -285,28 +299,31 @@ def run_local(jobs: list[Job], on_outcome: Callable[[int, dict], None], workers:
             status, msg = "MEMORY", f"worker died ({_signal_name(code)}) on an allocation failure"
         else:
             status, msg = "CRASH", f"worker process died ({_signal_name(code)})"
+        for j, lp in reversed(s.queue):  # never started: run them elsewhere
+            requeued.appendleft(j)
         slots[k] = None
         on_outcome(idx, {"status": status, "message": msg, "log": log[-LOG_TAIL:],
                          "wall_time": time.time() - s.started, "worker": f"{host}:{s.pid}"})
 
     try:
         while True:
-            # dispatch
+            # dispatch: fill every slot's pipe up to `depth` jobs
             for k in range(len(slots)):
-                s = slots[k]
-                if s is not None and s.job is not None:
-                    continue
-                i = next_job(s)
-                if i is None:
-                    break
-                if s is None:
-                    s = slots[k] = _Slot(jobs, memory_limit)
-                tl = jobs[i].time_limit
-                g = default_grace(tl) if grace is None else grace
-                deadline = time.time() + tl + g if tl is not None else float("inf")
-                counter += 1
-                s.send(i, str(logdir / f"job{counter}.log"), deadline)
-            busy = [k for k, s in enumerate(slots) if s is not None and s.job is not None]
+                while slots[k] is None or len(slots[k].queue) < depth:
+                    s = slots[k]
+                    i = next_job(s)
+                    if i is None:
+                        break
+                    if s is None:
+                        s = slots[k] = _Slot(jobs, memory_limit)
+                    counter += 1
+                    logpath = str(logdir / f"job{counter}.log")
+                    s.queue.append((i, logpath))
+                    s.last_problem = jobs[i].problem_key
+                    if len(s.queue) == 1:
+                        start_front(s)
+                    s.conn.send((i, logpath))
+            busy = [k for k, s in enumerate(slots) if s is not None and s.queue]
             if not busy:
                 break
             now = time.time()
@@ -321,30 +338,31 @@ def run_local(jobs: list[Job], on_outcome: Callable[[int, dict], None], workers:
                 k = handles[h]
                 if k in done:
                     continue
+                done.add(k)
                 s = slots[k]
-                if s.conn.poll():
+                while s.queue and s.conn.poll():
                     try:
                         idx, out = s.conn.recv()
                     except (EOFError, OSError):
                         died(k, False)
-                    else:
-                        finish(k, out)
-                        if not reuse:
-                            s.stop()
-                            slots[k] = None
-                    done.add(k)
-                elif not s.alive():
+                        break
+                    finish(k, idx, out)
+                if slots[k] is None:
+                    continue
+                if not reuse and not s.queue:
+                    s.stop()
+                    slots[k] = None
+                elif s.queue and not s.alive():
                     died(k, False)
-                    done.add(k)
             now = time.time()
             for k in busy:
                 s = slots[k]
-                if k not in done and s is not None and s.job is not None and now >= s.deadline:
+                if s is not None and s.queue and now >= s.deadline:
                     died(k, True)
     finally:
         for s in slots:
             if s is not None:
-                if s.job is None:
+                if not s.queue:
                     s.stop()
                 else:
                     s.kill()

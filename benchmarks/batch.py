@@ -1,0 +1,186 @@
+"""Batch throughput: 1,000 small LP jobs through ok.batch.run, against its peers in the same run.
+
+Measured (all on the same 1,000 random feasible LPs, n=20 variables, m=10 rows, HiGHS):
+
+- raw optkit:    an in-process loop ``ok.solve(build(), "highs")`` (build + solve, nothing else)
+- raw highspy:   an in-process loop passing the same data straight to highspy (the floor)
+- ProcessPool:   concurrent.futures.ProcessPoolExecutor(workers) mapping ok.solve over the jobs
+                 (no isolation, no deadline, no store) — the peer a user would write by hand
+- ok.batch local, reused workers (the fast path), 1 and 2 workers: isolated slots with hard
+  deadlines, captured logs, and one SQLite row per job
+- ok.batch local, one process per job (reuse=False), on a subset
+- ok.batch dask (LocalCluster, 2 workers; one forked process per job inside the Dask worker), subset
+
+Per-job overhead = batch wall time × workers / jobs − raw optkit time per job.
+
+    .venv/bin/python benchmarks/batch.py            # full: 1,000 jobs
+    .venv/bin/python benchmarks/batch.py --quick    # 200 jobs, small subsets
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+import optkit as ok
+from optkit.problems_api import Instance, SimpleLibrary
+
+N_VARS, N_ROWS = 20, 10
+
+
+def lp_data(seed: int):
+    """A feasible bounded LP: min cᵀx s.t. Ax ≤ b, 0 ≤ x ≤ 10, with b = A·x̂ + 1 for x̂ ∈ [0, 10]."""
+    rng = np.random.default_rng(seed)
+    A = rng.uniform(-1, 1, (N_ROWS, N_VARS))
+    xh = rng.uniform(0, 10, N_VARS)
+    b = A @ xh + 1.0
+    c = rng.normal(size=N_VARS)
+    return c, A, b
+
+
+def build(seed: int):
+    c, A, b = lp_data(seed)
+    return ok.LinearProblem(c=c, A=A, rl=np.full(N_ROWS, -np.inf), ru=b,
+                            lb=np.zeros(N_VARS), ub=np.full(N_VARS, 10.0))
+
+
+class _Builder:  # picklable (ProcessPool, Dask)
+    def __init__(self, seed):
+        self.seed = seed
+
+    def __call__(self):
+        return build(self.seed)
+
+
+def make_instances(count: int = 1000, offset: int = 0):
+    return [Instance(f"lp{s}", _Builder(s), "lp", N_VARS, N_ROWS, source="random")
+            for s in range(offset, offset + count)]
+
+
+library = SimpleLibrary("bench-lp", "random feasible LPs 20×10", make_instances)
+
+
+def solve_one(seed: int) -> float:
+    return ok.solve(build(seed), "highs").objective
+
+
+def highspy_one(seed: int) -> float:
+    import highspy
+
+    c, A, b = lp_data(seed)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    inf = highspy.kHighsInf
+    import scipy.sparse as sp
+
+    M = sp.csc_matrix(A)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = N_VARS, N_ROWS
+    lp.col_cost_ = c
+    lp.col_lower_, lp.col_upper_ = np.zeros(N_VARS), np.full(N_VARS, 10.0)
+    lp.row_lower_, lp.row_upper_ = np.full(N_ROWS, -inf), b
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = M.indptr, M.indices, M.data
+    h.passModel(lp)
+    h.run()
+    return h.getInfo().objective_function_value
+
+
+def timed(f):
+    t = time.perf_counter()
+    out = f()
+    return time.perf_counter() - t, out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--jobs", type=int, default=None)
+    ap.add_argument("--out", default=None, help="write the Markdown table here")
+    a = ap.parse_args(argv)
+    N = a.jobs or (200 if a.quick else 1000)
+    sub = max(20, N // 10)
+    tmp = Path(tempfile.mkdtemp(prefix="optkit-bench-"))
+    seeds = list(range(N))
+    rows = []
+
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        ok.solve(build(0), "highs")  # warm imports
+    t_raw, objs = timed(lambda: [solve_one(s) for s in seeds])
+    t_hpy, objs_h = timed(lambda: [highspy_one(s) for s in seeds])
+    assert np.allclose(objs, objs_h, rtol=1e-7, atol=1e-7), "optkit and highspy disagree"
+    per_raw = t_raw / N
+    rows.append(("raw optkit loop (in-process)", 1, N, t_raw, ""))
+    rows.append(("raw highspy loop (in-process)", 1, N, t_hpy, ""))
+
+    for w in (1, 2):
+        with ProcessPoolExecutor(w) as ex:
+            list(ex.map(solve_one, range(2 * w)))  # start and warm the pool
+            t, _ = timed(lambda: list(ex.map(solve_one, seeds, chunksize=8)))
+        rows.append(("ProcessPoolExecutor map (no isolation/store)", w, N, t, ""))
+
+    lib = ok.problems.load(library, count=N)
+    walls = {}
+    for w in (1, 2):
+        store = tmp / f"local{w}.sqlite"
+        t, runs = timed(lambda: ok.batch.run(lib, ["highs"], workers=w, time_limit=30, store=store,
+                                             progress=False))
+        assert runs.ran == N and all(r["status"] == "OPTIMAL" for r in runs)
+        got = np.array([r["objective"] for r in sorted(runs, key=lambda r: int(r["instance"][2:]))])
+        assert np.allclose(got, objs, rtol=1e-7, atol=1e-7)
+        inside = np.mean([r["build_time"] + r["solve_time"] for r in runs])
+        walls[w] = t
+        rows.append((f"ok.batch local, reused workers", w, N, t,
+                     f"in-worker build+solve {1e3 * inside:.2f} ms"))
+        t2, again = timed(lambda: ok.batch.run(lib, ["highs"], workers=w, time_limit=30,
+                                               store=store, progress=False))
+        assert again.ran == 0
+        if w == 1:
+            rows.append(("ok.batch re-run, all stored (resume check)", w, N, t2, ""))
+
+    libs = ok.problems.load(library, count=sub)
+    t, runs = timed(lambda: ok.batch.run(libs, ["highs"], workers=2, time_limit=30, reuse=False,
+                                         store=tmp / "noreuse.sqlite", progress=False))
+    assert all(r["status"] == "OPTIMAL" for r in runs)
+    rows.append(("ok.batch local, process per job (reuse=False)", 2, sub, t, ""))
+    try:
+        import distributed  # noqa: F401
+
+        t, runs = timed(lambda: ok.batch.run(libs, ["highs"], workers=2, time_limit=30,
+                                             executor="dask", store=tmp / "dask.sqlite",
+                                             progress=False))
+        assert all(r["status"] == "OPTIMAL" for r in runs)
+        rows.append(("ok.batch dask LocalCluster (incl. cluster start)", 2, sub, t, ""))
+    except ImportError:
+        pass
+
+    cmd = "python benchmarks/batch.py" + (" --quick" if a.quick else "") + \
+        (f" --jobs {a.jobs}" if a.jobs else "")
+    lines = [f"Command: `{cmd}` · {N} LPs ({N_VARS} variables × {N_ROWS} rows) · "
+             f"{os.cpu_count()} cores (shared) · raw optkit solve {1e3 * per_raw:.2f} ms/job", "",
+             "| runner | workers | jobs | wall [s] | jobs/s | ms/job/worker | overhead vs raw optkit [ms/job] | note |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, w, n, t, note in rows:
+        per = 1e3 * t * w / n
+        lines.append(f"| {name} | {w} | {n} | {t:.2f} | {n / t:.0f} | {per:.2f} | "
+                     f"{per - 1e3 * per_raw:+.2f} | {note} |")
+    lines += ["", f"Scaling 1 → 2 workers (ok.batch, reused workers): "
+              f"{walls[1] / walls[2]:.2f}× throughput."]
+    text = "\n".join(lines)
+    print(text)
+    if a.out:
+        Path(a.out).write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
