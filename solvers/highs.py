@@ -6,6 +6,8 @@ mip_rel_gap for MILP), time_limit, max_iter → simplex/IPM iteration limits, se
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from optkit.backend import Backend
@@ -45,14 +47,31 @@ class HighsBackend(Backend):
     options = {"method": "choose"}  # simplex | ipm | pdlp | choose
     description = "HiGHS via highspy: LP, MILP, convex QP"
 
+    _version: str | None = None
+    _local = threading.local()
+
     def version(self) -> str:
+        if HighsBackend._version is None:
+            h = self._instance()
+            try:
+                HighsBackend._version = f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
+            except Exception:  # pragma: no cover
+                HighsBackend._version = ""
+        return HighsBackend._version
+
+    def _instance(self):
+        """One Highs object per thread, cleared and reset before each solve (creating one costs)."""
         import highspy
 
-        h = highspy.Highs
-        try:
-            return f"{h().versionMajor()}.{h().versionMinor()}.{h().versionPatch()}"
-        except Exception:  # pragma: no cover
-            return ""
+        h = getattr(self._local, "highs", None)
+        if h is None:
+            h = highspy.Highs()
+            self._local.highs = h
+        else:
+            h.clearModel()
+            h.clearSolver()
+            h.resetOptions()
+        return h
 
     def solve_linear(self, form, options: SolveOptions) -> Result:
         """Pass the LinearForm to HiGHS as arrays and map its statuses onto optkit's."""
@@ -61,7 +80,7 @@ class HighsBackend(Backend):
         if form.is_mip and form.is_qp:
             return Result(termination=Termination.INVALID_PROBLEM,
                           message="HiGHS does not solve mixed-integer QPs (MIQP)")
-        h = highspy.Highs()
+        h = self._instance()
         h.setOptionValue("output_flag", bool(options.verbose))
         self._set_options(h, form, options)
         status = self._pass(h, form, highspy)

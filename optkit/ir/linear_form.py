@@ -48,7 +48,10 @@ class LinearForm:
     def __post_init__(self) -> None:
         self.c = np.asarray(self.c, dtype=float).reshape(-1)
         n = self.c.size
-        self.A = sp.csr_matrix(self.A, dtype=float) if self.A is not None else sp.csr_matrix((0, n))
+        if self.A is None:
+            self.A = sp.csr_matrix((0, n))
+        elif not (sp.isspmatrix_csr(self.A) and self.A.dtype == np.float64):
+            self.A = sp.csr_matrix(self.A, dtype=float)
         if self.A.shape[1] != n:
             raise InvalidProblemError(f"{self._where()}A has {self.A.shape[1]} columns but c has {n} entries")
         m = self.A.shape[0]
@@ -82,6 +85,14 @@ class LinearForm:
     def validate(self) -> None:
         """Reject NaN anywhere and ±inf where a finite number is required, naming the entry."""
         src = self.source
+        finite_data = (np.isfinite(self.c).all() and np.isfinite(self.c0)
+                       and np.isfinite(self.A.data).all()
+                       and (self.Q is None or np.isfinite(self.Q.data).all()))
+        if finite_data and not (np.isnan(self.rl).any() or np.isnan(self.ru).any()
+                                or np.isnan(self.lb).any() or np.isnan(self.ub).any()
+                                or (self.rl == np.inf).any() or (self.ru == -np.inf).any()
+                                or (self.lb == np.inf).any() or (self.ub == -np.inf).any()):
+            return  # the common case: nothing to locate
         j = _first_nan(self.c)
         if j is not None or not np.all(np.isfinite(self.c)):
             j = j if j is not None else int(np.flatnonzero(~np.isfinite(self.c))[0])
