@@ -354,8 +354,9 @@ class Bilevel:
             return None
         return self.data().index.pack(self.solution)
 
-    def lower_problem(self, x_values: np.ndarray):
-        """cvxpy problem min_y f(x̄, y) s.t. lower constraints, with x fixed at ``x_values``."""
+    def lower_problem(self, x_values: np.ndarray, relax: float = 0.0):
+        """cvxpy problem min_y f(x̄, y) s.t. lower constraints, with x fixed at ``x_values``
+        (inequalities relaxed to g ≤ ``relax`` when relax > 0)."""
         import cvxpy as cp
 
         d = self.data()
@@ -367,6 +368,12 @@ class Bilevel:
         obj = self.lower.objective
         obj = type(obj)(substitute(obj.expr, mapping))
         cons = [substitute(c, mapping) for c in self.lower.constraints]
+        if relax > 0:
+            relaxed = []
+            for c in cons:
+                expr, kind = _constraint_expr(c)
+                relaxed.append(expr <= relax if kind == "ineq" else expr == 0)
+            cons = relaxed
         return cp.Problem(obj, cons)
 
     def __repr__(self) -> str:

@@ -53,23 +53,32 @@ class BilevelResult(Result):
         return out
 
 
-def lower_value(model, v: np.ndarray) -> tuple[float, str]:
+def lower_value(model, v: np.ndarray, relax: float | None = None) -> tuple[float, str]:
     """v(x) in minimisation units at the x part of v, by an independent lower-level solve.
 
     Returns (value, how): −inf for an unbounded and +inf for an infeasible lower level, NaN when
-    no solver could decide.
+    no solver could decide. When the lower level is infeasible at x only by rounding (x on the
+    edge of its domain, e.g. where two lower constraints pinch y to a point), it is solved again
+    with the inequalities relaxed by 1e-7·(1 + ‖v‖∞) and ``how`` says "relaxed".
     """
+    val, how = _lower_value(model, v, 0.0)
+    if relax is None:
+        relax = 1e-7 * (1.0 + float(np.max(np.abs(v), initial=0.0)))
+    if val == math.inf and relax > 0:
+        val2, how2 = _lower_value(model, v, relax)
+        if math.isfinite(val2):
+            return val2, how2 + " (relaxed by %.1e)" % relax
+    return val, how
+
+
+def _lower_value(model, v: np.ndarray, relax: float) -> tuple[float, str]:
     import cvxpy as cp
 
-    prob = model.lower_problem(v)
+    prob = model.lower_problem(v, relax=relax)
     sense = model.lower.sense
     try:
         if prob.is_dcp():
-            try:
-                prob.solve()
-            except cp.SolverError:
-                prob.solve(solver=cp.CLARABEL)
-            how = "cvxpy"
+            how = "cvxpy/" + solve_convex(prob)
         else:
             from ..solve import solve
 
@@ -87,6 +96,25 @@ def lower_value(model, v: np.ndarray) -> tuple[float, str]:
     if prob.value is None:
         return math.nan, f"{how}: {status}"
     return sense * float(prob.value), how
+
+
+def solve_convex(prob) -> str:
+    """Solve a DCP cvxpy problem, trying cvxpy's default, then HiGHS, Clarabel, SCS; the name used."""
+    import cvxpy as cp
+
+    last = None
+    for solver in (None, "HIGHS", "CLARABEL", "SCS"):
+        if solver is not None and solver not in cp.installed_solvers():
+            continue
+        try:
+            prob.solve(solver=solver)
+            if prob.status in ("optimal", "infeasible", "unbounded"):
+                return solver or "default"
+        except (cp.SolverError, ValueError) as exc:  # try the next solver
+            last = exc
+    if prob.status is None and last is not None:
+        raise last
+    return "fallback"
 
 
 def _has(name: str) -> bool:
@@ -126,7 +154,9 @@ def finish(model, v: np.ndarray | None, result: BilevelResult, measure_gap: bool
     feas = max(result.upper_feasibility, result.lower_feasibility)
     gap = result.lower_gap
     gtol = gap_tol * (1.0 + abs(fmin))
-    if gap is not None and math.isinf(gap) and gap > 0:
+    if result.lower_value is not None and model.lower.sense * result.lower_value == math.inf:
+        result.primal_status = PrimalStatus.INFEASIBLE  # no lower-level solution at this x
+    elif gap is not None and math.isinf(gap) and gap > 0:
         result.primal_status = PrimalStatus.INFEASIBLE
     elif feas <= 1e-6 * scale and (gap is None or gap <= gtol):
         result.primal_status = PrimalStatus.FEASIBLE
