@@ -13,11 +13,13 @@ Derivatives are the form's own, passed as sparse triplets:
   the next iteration and restarted from x0 with the enlarged structure (``extra["restarts"]``).
 - Hessian ∇²(σf + λᵀc): the lower triangle of ``form.hess(x, λ, σ)``, handled the same way.
 
-Options: tol → ``tol`` and ``constr_viol_tol``; max_iter → ``max_iter``; time_limit →
-``max_wall_time`` on IPOPT ≥ 3.14 (``max_cpu_time`` before that) and, in every case, a wall-clock
-check in the intermediate callback; verbose → ``print_level`` 5 (else 0 and ``sb=yes``);
-``solver_options`` are passed to IPOPT unchanged. Own option ``hessian``: "exact" (the form's
-Hessian, exact or finite-difference as the form provides) or "limited-memory" (IPOPT's L-BFGS).
+Options: tol → ``tol`` (IPOPT's scaled overall NLP error; absolute sub-tolerances such as
+``constr_viol_tol`` keep their defaults: set them through solver_options); max_iter →
+``max_iter``; time_limit → ``max_wall_time`` on IPOPT ≥ 3.14 (``max_cpu_time`` before that)
+and, in every case, a wall-clock check in the intermediate callback; verbose → ``print_level`` 5
+(else 0 and ``sb=yes``); ``solver_options`` are passed to IPOPT unchanged. Own option
+``hessian``: "exact" (the form's Hessian, exact or finite-difference as the form provides) or
+"limited-memory" (IPOPT's L-BFGS).
 """
 from __future__ import annotations
 
@@ -218,7 +220,6 @@ class IpoptBackend(Backend):
             opts["sb"] = "yes"
         if options.tol is not None:
             opts["tol"] = float(options.tol)
-            opts["constr_viol_tol"] = float(options.tol)
         if options.max_iter is not None:
             opts["max_iter"] = int(options.max_iter)
         if options.time_limit is not None:

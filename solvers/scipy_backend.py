@@ -14,16 +14,20 @@ y ≤ 0 on an active lower one); each method's convention was checked against IP
   and A_eq = A_E, so y = −marginal on upper sides and equalities and y = +marginal on lower
   sides. milp gives no duals (y = None).
 
-Options: tol → SLSQP ``ftol`` (its stopping test on the change of f; default 1e-12 here, scipy's
-1e-6 leaves KKT residuals ~1e-4 on a Rosenbrock valley; an exit on mode 8 "positive directional
-derivative" at a point whose optkit-measured KKT residual is ≤ (tol or 1e-6)·(1 + |f|) is
-reported LOCALLY_OPTIMAL, as the line search then only stalls on rounding), trust-constr ``gtol`` and
-``barrier_tol`` (default 1e-8); trust-constr also gets ``initial_barrier_parameter=1e-4`` (scipy's
-0.1 lets its interior-point method stop on ``gtol`` while the barrier parameter is still ~1e-4, an
-objective error of that size on HS071 and on convex QCQPs; 1e-4 gives KKT ~1e-7 there); linprog/milp primal and dual feasibility tolerances (milp: ``mip_rel_gap``);
-max_iter → ``maxiter`` (SLSQP default 500 here); time_limit → HiGHS ``time_limit`` for
-linprog/milp, and a wall-clock check in the SLSQP / trust-constr callback; verbose → ``disp``;
-``solver_options`` go into scipy's ``options`` dict unchanged.
+Options (details and the status table: docs/backends_nlp.md):
+
+- tol → SLSQP ``ftol``, its stopping test on the change of f (default 1e-12 here: scipy's 1e-6
+  leaves KKT residuals ~1e-4 in a Rosenbrock valley). An exit on mode 8 ("positive directional
+  derivative") at a point whose optkit-measured KKT residual is ≤ (tol or 1e-6)·(1 + |f|) is
+  reported LOCALLY_OPTIMAL: the line search then only stalls on rounding.
+- tol → trust-constr ``gtol`` and ``barrier_tol`` (default 1e-8). trust-constr also starts with
+  ``initial_barrier_parameter=1e-4``: from scipy's 0.1 its interior-point method stops on
+  ``gtol`` while the barrier parameter is still ~1e-4, an objective error of that size on HS071
+  and on convex QCQPs; from 1e-4 the KKT residual there is ~1e-7.
+- tol → linprog primal and dual feasibility tolerances; milp ``mip_rel_gap``.
+- max_iter → ``maxiter`` (SLSQP default 500 here); time_limit → HiGHS ``time_limit`` for
+  linprog/milp and a wall-clock check in the SLSQP / trust-constr callback; verbose → ``disp``;
+  ``solver_options`` go into scipy's ``options`` dict unchanged.
 """
 from __future__ import annotations
 
@@ -239,8 +243,9 @@ class ScipyBackend(Backend):
         from scipy.optimize import Bounds, LinearConstraint, milp
 
         cons = [LinearConstraint(form.A, form.rl, form.ru)] if form.m else []
-        res = milp(form.c, integrality=form.integrality.astype(int), bounds=Bounds(form.lb, form.ub),
-                   constraints=cons, options=self._highs_options(options, mip=True))
+        res = milp(form.c, integrality=form.integrality.astype(int),
+                   bounds=Bounds(form.lb, form.ub), constraints=cons,
+                   options=self._highs_options(options, mip=True))
         term = self._limit_status(int(res.status), str(res.message))
         x = None
         if res.x is not None and term not in (Termination.INFEASIBLE, Termination.UNBOUNDED,
@@ -313,7 +318,8 @@ class ScipyBackend(Backend):
         status = int(res.status)
         msg = str(res.message)
         if mon.timed_out:
-            term, msg = Termination.TIME_LIMIT, f"wall-clock time limit {options.time_limit} s reached"
+            term = Termination.TIME_LIMIT
+            msg = f"wall-clock time limit {options.time_limit} s reached"
         else:
             feasible = None
             if status == 4:
@@ -364,7 +370,8 @@ class ScipyBackend(Backend):
         status = int(res.status)
         msg = str(res.message)
         if mon.timed_out:
-            term, msg = Termination.TIME_LIMIT, f"wall-clock time limit {options.time_limit} s reached"
+            term = Termination.TIME_LIMIT
+            msg = f"wall-clock time limit {options.time_limit} s reached"
         elif status == 1:
             term = Termination.LOCALLY_OPTIMAL
         elif status == 2:

@@ -1,4 +1,4 @@
-"""Backend ``ipopt``: statuses, multipliers, options and derivative structure, against known answers."""
+"""Backend ``ipopt``: statuses, multipliers, options and derivative structure vs known answers."""
 from __future__ import annotations
 
 import subprocess
@@ -21,7 +21,7 @@ def ipopt():
 
 
 def rosenbrock_circle_reference() -> tuple[float, np.ndarray]:
-    """min Rosenbrock on the unit circle, by a 1-D search over the angle (independent of NLP codes)."""
+    """min Rosenbrock on the unit circle by a 1-D search over the angle (no NLP code involved)."""
     def g(t):
         x, y = np.cos(t), np.sin(t)
         return (1 - x) ** 2 + 100 * (y - x ** 2) ** 2
@@ -194,7 +194,8 @@ def test_evaluation_error_cuts_the_step_back(ipopt):
     import math
 
     nlp = ok.NLP(x0=[10.0], f=lambda x: x[0] - math.log(x[0]),
-                 grad=lambda x: np.array([1 - 1 / x[0]]), hess=lambda x, y: np.array([[1 / x[0] ** 2]]))
+                 grad=lambda x: np.array([1 - 1 / x[0]]),
+                 hess=lambda x, y: np.array([[1 / x[0] ** 2]]))
     res = ok.solve(nlp, "ipopt")
     assert res.is_solved()
     assert res.x[0] == pytest.approx(1.0, abs=1e-8)

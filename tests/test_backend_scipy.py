@@ -1,4 +1,4 @@
-"""Backend ``scipy``: linprog/milp on shared MPS files, SLSQP/trust-constr statuses and multipliers."""
+"""Backend ``scipy``: linprog/milp on shared MPS files; SLSQP/trust-constr statuses, multipliers."""
 from __future__ import annotations
 
 import csv

@@ -1,6 +1,6 @@
-"""HS071 (Hock & Schittkowski problem 71) through ipopt and scipy, in cvxpy algebra and as callbacks.
+"""HS071 (Hock & Schittkowski 71) through ipopt and scipy, in cvxpy algebra and as callbacks.
 
-    min x1 x4 (x1 + x2 + x3) + x3   s.t.  x1 x2 x3 x4 >= 25,  x1² + x2² + x3² + x4² = 40,  1 <= x <= 5
+    min x1 x4 (x1 + x2 + x3) + x3  s.t.  x1 x2 x3 x4 >= 25,  Σ xᵢ² = 40,  1 <= x <= 5
 
 from x0 = (1, 5, 5, 1). Published optimum f* = 17.0140173 at x* ≈ (1, 4.742999, 3.821150, 1.379408).
 """
@@ -81,7 +81,8 @@ def test_hs071_cvxpy_ipopt():
     assert res.dual(c1) == pytest.approx(0.552294, abs=1e-5)
     assert abs(res.dual(c2)) == pytest.approx(0.161469, abs=1e-5)
     assert res.iterations is not None and 5 <= res.iterations <= 60
-    assert res.history and {"iter", "obj", "inf_pr", "inf_du", "mu", "alpha_pr"} <= set(res.history[-1])
+    keys = {"iter", "obj", "inf_pr", "inf_du", "mu", "alpha_pr"}
+    assert res.history and keys <= set(res.history[-1])
     assert res.solver_version.startswith("3.")
 
 
@@ -120,7 +121,8 @@ def test_hs071_callbacks_exact(solver, kw):
     assert res.evaluations["grad"] > 0 and res.evaluations["jac"] > 0
 
 
-@pytest.mark.parametrize("solver,kw,tol", [("ipopt", {}, 1e-5), ("scipy", {"method": "SLSQP"}, 1e-5),
+@pytest.mark.parametrize("solver,kw,tol", [("ipopt", {}, 1e-5),
+                                           ("scipy", {"method": "SLSQP"}, 1e-5),
                                            ("scipy", {"method": "trust-constr"}, 1e-4)])
 def test_hs071_callbacks_finite_differences(solver, kw, tol):
     if solver == "ipopt":
