@@ -14,8 +14,10 @@ How derivatives are obtained (never Hessians at solve time):
 2. When φ is quadratic (``is_quadratic()``, e.g. products and squares of affine terms), its
    constant data φ(v) = ½vᵀPv + qᵀv + r are read once from the engine (value, gradient and
    Hessian at 0) and every later call is a sparse mat-vec; affine e likewise gives e(v) = Av + b.
-3. Otherwise (the chain introduced auxiliary variables, e.g. for a quotient or a log), the
-   derivative comes from cvxpy's own ``expr.grad`` at the point: exact but slow (Python).
+3. When the chain introduced auxiliary variables t (e.g. for a quotient or the argument of a
+   log) defined by equality rows c(v, t) = 0, a scalar φ is still evaluated by the engine:
+   t(v) by Newton's method on c, and ∇φ = ∇ᵥφ̃ − J_vᵀ J_t⁻ᵀ ∇ₜφ̃ (implicit function theorem).
+4. Otherwise the derivative comes from cvxpy's own ``expr.grad`` at the point: exact but slow.
 """
 from __future__ import annotations
 
@@ -111,6 +113,8 @@ class ScalarFunction:
         except Exception:
             comp, cols = None, None
         if cols is None:
+            if comp is not None and self._setup_implicit(comp, index):
+                self.mode = "engine-implicit"
             return
         self._form, self._cols = comp.form, cols
         self.mode = "engine"
@@ -125,6 +129,53 @@ class ScalarFunction:
                 self.P = self.P.toarray()  # dense mat-vec is faster for dense data
             self.mode = "quadratic"
 
+    # ------------------------------------------------------------------ implicit auxiliaries
+    def _setup_implicit(self, comp, index: JointIndex) -> bool:
+        """Use the engine on a chain output with auxiliary variables t defined by equality rows
+        c(v, t) = 0 (e.g. t = argument of a log): t(v) by Newton, and by the implicit function
+        theorem ∇φ = ∇ᵥφ̃ − J_vᵀ J_t⁻ᵀ ∇ₜφ̃."""
+        form = comp.form
+        pos = np.full(form.n, -1, dtype=np.int64)
+        for vid, off in comp.var_offsets.items():
+            size = int(np.prod(comp.var_shapes[vid], dtype=int))
+            if vid in index.offsets:
+                s0, _ = index.offsets[vid]
+                pos[off:off + size] = np.arange(s0, s0 + size)
+        aux = np.flatnonzero(pos < 0)
+        if aux.size == 0 or form.m != aux.size or not np.array_equal(form.cl, form.cu):
+            return False
+        self._form = form
+        self._org = np.flatnonzero(pos >= 0)
+        self._pos = pos[self._org]
+        self._aux = aux
+        self._z = np.array(form.x0, float)
+        self._zv = None
+        return True
+
+    def _solve_aux(self, v: np.ndarray) -> np.ndarray:
+        if self._zv is not None and np.array_equal(v, self._zv):
+            return self._z
+        form, z = self._form, self._z.copy()
+        z[self._org] = v[self._pos]
+        for _ in range(50):
+            r = form.cons(z) - form.cl
+            if np.max(np.abs(r), initial=0.0) <= 1e-13 * (1.0 + np.max(np.abs(z[self._aux]))):
+                break
+            Jt = form.jac(z)[:, self._aux].toarray()
+            z[self._aux] -= np.linalg.solve(Jt, r)
+        self._z, self._zv = z, v.copy()
+        return z
+
+    def _implicit_grad(self, v: np.ndarray) -> np.ndarray:
+        z = self._solve_aux(v)
+        g = self._form.grad(z)
+        J = self._form.jac(z)
+        mu = np.linalg.solve(J[:, self._aux].toarray().T, g[self._aux])
+        gv = g[self._org] - J[:, self._org].T @ mu
+        out = np.zeros(self.N)
+        np.add.at(out, self._pos, self.sign * gv)
+        return out
+
     @property
     def is_quadratic(self) -> bool:
         """True when φ = ½vᵀPv + qᵀv + r with constant data."""
@@ -136,6 +187,8 @@ class ScalarFunction:
             return float(0.5 * v @ (self.P @ v) + self.q @ v + self.r)
         if self.mode == "engine":
             return self.sign * float(self._form.f(v[self._cols]))
+        if self.mode == "engine-implicit":
+            return self.sign * float(self._form.f(self._solve_aux(v)))
         self.index.set_values(v)
         return self.sign * float(np.asarray(self.expr.value))
 
@@ -147,6 +200,8 @@ class ScalarFunction:
         if self.mode == "engine":
             g[self._cols] = self.sign * self._form.grad(v[self._cols])
             return g
+        if self.mode == "engine-implicit":
+            return self._implicit_grad(v)
         self.index.set_values(v)
         for var, d in self.expr.grad.items():
             if d is None:
@@ -185,6 +240,8 @@ class VectorFunction:
         except Exception:
             comp, cols = None, None
         if cols is None:
+            if comp is not None and self._setup_implicit(comp, index):
+                self.mode = "engine-implicit"
             return
         self._form, self._cols = comp.form, cols
         self.mode = "engine"
