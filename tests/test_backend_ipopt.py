@@ -212,3 +212,11 @@ def test_exception_in_a_callback_is_an_error_result(ipopt):
     res = ok.solve(ok.NLP(x0=[10.0], f=lambda x: x[0] ** 2, grad=grad), "ipopt")
     assert res.termination == Termination.ERROR
     assert "bug in user gradient" in res.message
+
+
+def test_too_few_degrees_of_freedom_is_invalid(ipopt):
+    nlp = ok.NLP(x0=[0.5], f=lambda x: x[0] ** 2, cons=lambda x: np.array([x[0] - 1, x[0] ** 2 - 1]))
+    res = ok.solve(nlp, "ipopt")
+    assert res.extra["ipopt_status"] == -10
+    assert res.termination == Termination.INVALID_PROBLEM
+    assert res.x is None and res.primal_status == PrimalStatus.NO_SOLUTION

@@ -204,3 +204,15 @@ def test_history_and_callbacks_counted():
     assert res.history[-1]["iter"] == len(res.history)
     assert {"obj", "optimality", "tr_radius"} <= set(res.history[-1])
     assert res.evaluations["hess"] > 0
+
+
+def test_more_equalities_than_variables_is_invalid_for_slsqp():
+    nlp = ok.NLP(x0=[0.5], f=lambda x: x[0] ** 2, cons=lambda x: np.array([x[0] - 1, x[0] ** 2 - 1]))
+    res = ok.solve(nlp, "scipy", method="SLSQP")
+    assert res.extra["scipy_status"] == 2
+    assert res.termination == Termination.INVALID_PROBLEM
+
+
+def test_linprog_iteration_limit(mps_dir):
+    res = ok.solve(ok.read(mps_dir / "afiro.mps"), "scipy", max_iter=2)
+    assert res.termination == Termination.ITERATION_LIMIT
