@@ -11,7 +11,10 @@ Measured (all on the same 1,000 random feasible LPs, n=20 variables, m=10 rows, 
 - ok.batch local, one process per job (reuse=False), on a subset
 - ok.batch dask (LocalCluster, 2 workers; one forked process per job inside the Dask worker), subset
 
-Per-job overhead = batch wall time × workers / jobs − raw optkit time per job.
+Per-job overhead = batch wall time × workers / jobs − raw optkit time per job. On a shared,
+oversubscribed machine wall times are inflated by waiting for a core, so the table also gives CPU
+time per job (this process plus its reaped children: user + system), which is what the runner
+itself costs.
 
     .venv/bin/python benchmarks/batch.py            # full: 1,000 jobs
     .venv/bin/python benchmarks/batch.py --quick    # 200 jobs, small subsets
@@ -92,10 +95,24 @@ def highspy_one(seed: int) -> float:
     return h.getInfo().objective_function_value
 
 
+CPU: dict[int, float] = {}
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its reaped children (user + system)."""
+    import resource
+
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
 def timed(f):
-    t = time.perf_counter()
+    """(wall seconds, result); the CPU seconds (self + children) go to CPU[id(result)]."""
+    c, t = _cpu(), time.perf_counter()
     out = f()
-    return time.perf_counter() - t, out
+    wall = time.perf_counter() - t
+    CPU["last"] = _cpu() - c
+    return wall, out
 
 
 def main(argv=None) -> int:
@@ -116,17 +133,21 @@ def main(argv=None) -> int:
     with contextlib.redirect_stdout(io.StringIO()):
         ok.solve(build(0), "highs")  # warm imports
     t_raw, objs = timed(lambda: [solve_one(s) for s in seeds])
+    cpu_raw = CPU["last"]
     t_hpy, objs_h = timed(lambda: [highspy_one(s) for s in seeds])
+    cpu_hpy = CPU["last"]
     assert np.allclose(objs, objs_h, rtol=1e-7, atol=1e-7), "optkit and highspy disagree"
     per_raw = t_raw / N
-    rows.append(("raw optkit loop (in-process)", 1, N, t_raw, ""))
-    rows.append(("raw highspy loop (in-process)", 1, N, t_hpy, ""))
+    rows.append(("raw optkit loop (in-process)", 1, N, t_raw, cpu_raw, ""))
+    rows.append(("raw highspy loop (in-process)", 1, N, t_hpy, cpu_hpy, ""))
 
     for w in (1, 2):
+        c0 = _cpu()
         with ProcessPoolExecutor(w) as ex:
             list(ex.map(solve_one, range(2 * w)))  # start and warm the pool
             t, _ = timed(lambda: list(ex.map(solve_one, seeds, chunksize=8)))
-        rows.append(("ProcessPoolExecutor map (no isolation/store)", w, N, t, ""))
+        rows.append(("ProcessPoolExecutor map (no isolation/store)", w, N, t, _cpu() - c0,
+                     "CPU incl. pool start"))
 
     lib = ok.problems.load(library, count=N)
     walls = {}
@@ -139,19 +160,19 @@ def main(argv=None) -> int:
         assert np.allclose(got, objs, rtol=1e-7, atol=1e-7)
         inside = np.mean([r["build_time"] + r["solve_time"] for r in runs])
         walls[w] = t
-        rows.append((f"ok.batch local, reused workers", w, N, t,
+        rows.append(("ok.batch local, reused workers", w, N, t, CPU["last"],
                      f"in-worker build+solve {1e3 * inside:.2f} ms"))
         t2, again = timed(lambda: ok.batch.run(lib, ["highs"], workers=w, time_limit=30,
                                                store=store, progress=False))
         assert again.ran == 0
         if w == 1:
-            rows.append(("ok.batch re-run, all stored (resume check)", w, N, t2, ""))
+            rows.append(("ok.batch re-run, all stored (resume check)", w, N, t2, CPU["last"], ""))
 
     libs = ok.problems.load(library, count=sub)
     t, runs = timed(lambda: ok.batch.run(libs, ["highs"], workers=2, time_limit=30, reuse=False,
                                          store=tmp / "noreuse.sqlite", progress=False))
     assert all(r["status"] == "OPTIMAL" for r in runs)
-    rows.append(("ok.batch local, process per job (reuse=False)", 2, sub, t, ""))
+    rows.append(("ok.batch local, process per job (reuse=False)", 2, sub, t, CPU["last"], ""))
     try:
         import distributed  # noqa: F401
 
@@ -159,7 +180,8 @@ def main(argv=None) -> int:
                                              executor="dask", store=tmp / "dask.sqlite",
                                              progress=False))
         assert all(r["status"] == "OPTIMAL" for r in runs)
-        rows.append(("ok.batch dask LocalCluster (incl. cluster start)", 2, sub, t, ""))
+        rows.append(("ok.batch dask LocalCluster (incl. cluster start)", 2, sub, t, None,
+                     "CPU of Dask workers not counted"))
     except ImportError:
         pass
 
@@ -167,14 +189,19 @@ def main(argv=None) -> int:
         (f" --jobs {a.jobs}" if a.jobs else "")
     lines = [f"Command: `{cmd}` · {N} LPs ({N_VARS} variables × {N_ROWS} rows) · "
              f"{os.cpu_count()} cores (shared) · raw optkit solve {1e3 * per_raw:.2f} ms/job", "",
-             "| runner | workers | jobs | wall [s] | jobs/s | ms/job/worker | overhead vs raw optkit [ms/job] | note |",
-             "|---|---|---|---|---|---|---|---|"]
-    for name, w, n, t, note in rows:
+             "| runner | workers | jobs | wall [s] | jobs/s | wall ms/job/worker | overhead vs raw "
+             "[ms/job] | CPU ms/job | CPU overhead vs raw [ms/job] | note |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    cpu_per_raw = 1e3 * cpu_raw / N
+    for name, w, n, t, cpu, note in rows:
         per = 1e3 * t * w / n
+        cpu_s = f"{1e3 * cpu / n:.2f} | {1e3 * cpu / n - cpu_per_raw:+.2f}" if cpu is not None else " | "
         lines.append(f"| {name} | {w} | {n} | {t:.2f} | {n / t:.0f} | {per:.2f} | "
-                     f"{per - 1e3 * per_raw:+.2f} | {note} |")
+                     f"{per - 1e3 * per_raw:+.2f} | {cpu_s} | {note} |")
+    load = os.getloadavg()[0]
     lines += ["", f"Scaling 1 → 2 workers (ok.batch, reused workers): "
-              f"{walls[1] / walls[2]:.2f}× throughput."]
+              f"{walls[1] / walls[2]:.2f}× throughput. Load average at the end: {load:.1f} "
+              f"on {os.cpu_count()} cores."]
     text = "\n".join(lines)
     print(text)
     if a.out:

@@ -67,6 +67,7 @@ def _row(inst, label, status, obj, expected="optimal", known=1.0, t=1.0, cls="lp
 def test_verdicts():
     assert verdict(_row("a", "s", "OPTIMAL", 1.0 + 1e-9)) == "correct"
     assert verdict(_row("a", "s", "OPTIMAL", 1.01)) == "wrong"
+    assert verdict(_row("a", "s", "LOCALLY_OPTIMAL", 1.01, cls="nlp")) == "failed"
     assert verdict(_row("a", "s", "OPTIMAL", 1.00005, cls="milp")) == "correct"  # 1e-4 for MILP
     assert verdict(_row("a", "s", "INFEASIBLE", None)) == "wrong"
     assert verdict(_row("a", "s", "TIMEOUT", None)) == "failed"

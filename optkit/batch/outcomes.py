@@ -6,6 +6,8 @@ errors) and ``unknown`` (nothing to compare with). Agreement rules:
 
 - expected ``optimal``: status OPTIMAL/LOCALLY_OPTIMAL and, when the optimum f* is known,
   |f − f*| ≤ rtol·max(1, |f*|) with rtol = 1e-6 (1e-4 for milp/miqp: HiGHS's default relative gap).
+  OPTIMAL with another value is ``wrong``; LOCALLY_OPTIMAL with another value (a different local
+  optimum of a nonconvex problem) is ``failed``, not wrong.
 - expected ``infeasible``: INFEASIBLE, LOCALLY_INFEASIBLE or INFEASIBLE_OR_UNBOUNDED.
 - expected ``unbounded``: UNBOUNDED or INFEASIBLE_OR_UNBOUNDED.
 - expected ``read_error`` / ``bad_data`` / ``unsupported``: status READ_ERROR / BAD_DATA /
@@ -47,7 +49,8 @@ def verdict(row: dict) -> str:
     if st in CLAIMS[exp]:
         if exp == "optimal":
             ok = objective_ok(row)
-            return "wrong" if ok is False else "correct"
+            if ok is False:  # a different local optimum is no false claim, but no answer either
+                return "failed" if st == "LOCALLY_OPTIMAL" else "wrong"
         return "correct"
     return "wrong" if st in ASSERTIVE else "failed"
 

@@ -15,8 +15,10 @@ by s after k units when  f(x_0) − f(x_k) ≥ (1 − τ) (f(x_0) − f_L),  f_L
 any solver reached on p (or the known optimum if lower), and
     d_s(α) = |{p : k_{p,s} ≤ α}| / |P|.
 A unit is one function evaluation divided by (n_p + 1) ("simplex gradients") when the history
-records evaluations (keys ``nfev``/``evals``), else one iteration. Points whose recorded
-constraint violation (keys ``viol``/``infeasibility``/``feasibility``) exceeds ``feas_tol`` do not count.
+records evaluations (keys ``nfev``/``evals``/``evaluations``), else one iteration. Points whose recorded
+constraint violation (keys ``viol``/``infeasibility``/``feasibility``/``inf_pr``) exceeds
+``feas_tol`` do not count; on constrained problems (m > 0) histories without a violation key are
+left out.
 """
 from __future__ import annotations
 
@@ -26,8 +28,8 @@ from typing import Iterable
 import numpy as np
 
 F_KEYS = ("f", "objective", "obj", "fval")
-EVAL_KEYS = ("nfev", "evals", "fevals", "n_evals")
-VIOL_KEYS = ("viol", "infeasibility", "feasibility", "constraint_violation", "cv")
+EVAL_KEYS = ("nfev", "evals", "fevals", "n_evals", "evaluations")
+VIOL_KEYS = ("viol", "infeasibility", "feasibility", "constraint_violation", "cv", "inf_pr")
 
 
 def shifted_geometric_mean(times: Iterable[float], shift: float = 10.0) -> float:
@@ -70,10 +72,16 @@ def _first(d: dict, keys) -> float | None:
     return None
 
 
-def history_trace(history: list[dict] | None, n: int | None = None, feas_tol: float = 1e-6
-                  ) -> tuple[np.ndarray, np.ndarray] | None:
-    """(budget units, objective) of the feasible points of a history; None without objectives."""
+def history_trace(history: list[dict] | None, n: int | None = None, feas_tol: float = 1e-6,
+                  constrained: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
+    """(budget units, objective) of the feasible points of a history; None without objectives.
+
+    For a ``constrained`` problem only points with a recorded violation ≤ ``feas_tol`` count, so
+    a history without a violation key gives None (an infeasible iterate must not look solved).
+    """
     if not history:
+        return None
+    if constrained and not any(_first(h, VIOL_KEYS) is not None for h in history):
         return None
     units, fs = [], []
     use_evals = any(_first(h, EVAL_KEYS) is not None for h in history)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .outcomes import solved, timed, verdict
-from .profiles import (data_profile, history_trace, performance_profile,
+from .profiles import (EVAL_KEYS, data_profile, history_trace, performance_profile,
                        shifted_geometric_mean)
 from .store import Store
 
@@ -170,14 +170,16 @@ def data_profile_inputs(rows: list[dict]):
     traces, f0, known = {}, {}, {}
     evals = False
     for r in rows:
-        tr = history_trace(r.get("history"), r.get("n"))
+        if not solved(r) and r.get("status") in ("CRASH", "TIMEOUT", "MEMORY"):
+            continue
+        tr = history_trace(r.get("history"), r.get("n"), constrained=bool(r.get("m")))
         if tr is None:
             continue
         p = _problem(r)
         traces[(p, r["label"])] = tr
-        evals = evals or any(any(k in h for k in ("nfev", "evals", "fevals", "n_evals"))
+        evals = evals or any(any(k in h for k in EVAL_KEYS)
                              for h in (r.get("history") or [])[:1])
-        f0.setdefault(p, float(tr[1][0]))
+        f0[p] = max(f0.get(p, -np.inf), float(tr[1][0]))  # common start: the highest first value
         if r.get("known_objective") is not None:
             known[p] = float(r["known_objective"])
     if not traces:
@@ -256,12 +258,18 @@ def build_markdown(rows: list[dict], title: str, images: dict[str, str]) -> str:
         parts += [f"![performance profile]({images['perf_profile']})", ""]
     parts += ["## Data profile (Moré–Wild)", ""]
     if "data_profile" in images:
+        dp = data_profile_inputs(rows)
+        with_h = sorted({lab for _, lab in dp[0]}) if dp else []
+        without = sorted({r["label"] for r in rows} - set(with_h))
         parts += ["d(α) = fraction of problems where the objective has closed (1 − τ) of the gap "
-                  "f(x₀) − f_L within α units (from per-iteration histories).", "",
+                  "f(x₀) − f_L within α units (from per-iteration histories; on constrained "
+                  "problems only iterates with recorded violation ≤ 1e-6 count).", "",
                   f"![data profile]({images['data_profile']})", ""]
+        if without:
+            parts += [f"Not in the data profile (no usable history recorded): {', '.join(without)}.", ""]
     else:
-        parts += ["No backend in this store recorded per-iteration objective histories, so no "
-                  "data profile is drawn.", ""]
+        parts += ["No backend in this store recorded usable per-iteration histories (objective, "
+                  "and constraint violation on constrained problems), so no data profile is drawn.", ""]
     head, body = correctness_rows(rows)
     parts += ["## Correctness against expected outcomes", "",
               "✓ agrees with the expected outcome (optimal value within 1e-6 relative, 1e-4 for "
