@@ -35,7 +35,8 @@ from optkit.multiobjective.scalarize import (Run, Scalarization, simplex_points,
 from optkit.options import SolveOptions
 
 COMMON = {"points": 25, "inner": None, "inner_max_iter": None, "max_evals": None,
-          "max_points": None, "feas_tol": None, "anchor_starts": None}
+          "max_points": None, "feas_tol": None, "anchor_starts": None,
+          "inner_max_evals": None}
 
 
 class _ParetoBackend(Backend):
@@ -62,12 +63,15 @@ class _ParetoBackend(Backend):
         return int(p)
 
 
-def _sweep(run: Run, params: np.ndarray, make, order=None, expect_infeasible=False, retry=None):
+def _sweep(run: Run, params: np.ndarray, make, order=None, expect_infeasible=False, retry=None,
+           ray=None):
     """Solve make(p) for each parameter p (spread order, warm start at the nearest solved p).
 
     ``retry(p, sub)`` → True asks for a second, cold start (from a random point of the box when
     it is bounded, else the model's x0) when the warm-started solution looks like a spurious
     stationary point; the better of the two (smaller t, or objective) is kept as warm start.
+    ``ray(p)`` → (a, r): warm-start instead at the archived nondominated point whose normalised
+    objective vector lies nearest the ray a + t·r (Pascoletti–Serafini).
     """
     rng = np.random.default_rng(run.seed)
     order = spread_order(params) if order is None else order
@@ -78,7 +82,9 @@ def _sweep(run: Run, params: np.ndarray, make, order=None, expect_infeasible=Fal
             break
         p = params[idx]
         x0 = None
-        if solved_p:
+        if ray is not None and run.X:
+            x0 = _nearest_to_ray(run, *ray(p))
+        elif solved_p:
             j = int(np.argmin(np.linalg.norm(np.asarray(solved_p) - p, axis=1)))
             x0 = solved_x[j]
         scal, t0fun, meta = make(p)
@@ -100,6 +106,38 @@ def _sweep(run: Run, params: np.ndarray, make, order=None, expect_infeasible=Fal
             solved_p.append(p)
             solved_x.append(sub.x)
     return left
+
+
+def _extreme_starts(run: Run):
+    """Archived points that are best in each objective (from an exploration phase), or None."""
+    if not run.X:
+        return None
+    G = np.asarray(run.G)
+    return [run.X[int(i)] for i in np.unique(np.argmin(G, axis=0))]
+
+
+def _nearest_to_ray(run: Run, a: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """The archived nondominated x whose Ĝ is nearest the line a + t r (after an exploration
+    phase: the explored point nearest the line, which seeds every component of the front)."""
+    G = np.asarray(run.G)
+    pool = getattr(run, "explored", None)
+    nd = np.asarray(pool) if pool else np.flatnonzero(nondominated_mask(G))
+    D = run.norm(G[nd]) - a
+    u = r / np.linalg.norm(r)
+    perp = D - np.outer(D @ u, u)
+    return run.X[nd[int(np.argmin(np.linalg.norm(perp, axis=1)))]]
+
+
+def _explore(run: Run, options, model) -> None:
+    """Optional exploration phase: NSGA-II for ``explore`` evaluations (counted), so that later
+    subproblems can warm-start on every component of a disconnected front."""
+    k = int(options.get("explore") or 0)
+    if k > 0 and model.mode == "callback":
+        from optkit.solvers.nsga2 import explore
+
+        n0 = len(run.X)
+        explore(model, run, k, 50, run.seed)
+        run.explored = list(range(n0, len(run.X)))
 
 
 def _cold_start(run: Run, rng) -> np.ndarray | None:
@@ -194,13 +232,14 @@ class PascolettiSerafiniBackend(_ParetoBackend):
 
     name = "pascoletti-serafini"
     description = "Pascoletti-Serafini reference-point sweep (any front shape)"
-    options = {**COMMON, "restart": True, "extend": None}
+    options = {**COMMON, "restart": True, "extend": None, "explore": 0}
 
     def _solve(self, model, options: SolveOptions):
         run = Run(model, options, self.name)
         P = self._points(run, options)
         m = model.m
-        run.anchors()
+        _explore(run, options, model)
+        run.anchors(starts_X=_extreme_starts(run))
         if model.reference is not None:  # user reference points (user units) → normalised
             Aref = run.norm(model.reference * model.senses)
         else:
@@ -211,7 +250,8 @@ class PascolettiSerafiniBackend(_ParetoBackend):
             scal = Scalarization(c=np.zeros(m), ct=1.0, A=np.eye(m), at=-r, hi=a, has_t=True)
             return scal, _start_t(run, a, r), {"reference": a.tolist(), "direction": r.tolist()}
 
-        left = _sweep(run, Aref, make, retry=_ps_retry(run, r) if options.get("restart") else None)
+        left = _sweep(run, Aref, make, retry=_ps_retry(run, r) if options.get("restart") else None,
+                      ray=lambda a: (a, r))
         return run.finish(left)
 
 
@@ -248,14 +288,15 @@ class GapFillBackend(_ParetoBackend):
 
     name = "gap-fill"
     description = "PS start + constrained gap filling at the sparsest points (C-MORL, additive slack)"
-    options = {**COMMON, "initial": 11, "k": 4, "delta": 0.05, "rounds": 1000}
+    options = {**COMMON, "initial": 11, "k": 4, "delta": 0.05, "rounds": 1000, "explore": 0}
 
     def _solve(self, model, options: SolveOptions):
         run = Run(model, options, self.name)
         P = self._points(run, options)
         m = model.m
         k, delta = int(options.get("k")), float(options.get("delta"))
-        run.anchors()
+        _explore(run, options, model)
+        run.anchors(starts_X=_extreme_starts(run))
         A0 = simplex_points(m, int(options.get("initial")))
         r = np.ones(m)
 
@@ -263,7 +304,7 @@ class GapFillBackend(_ParetoBackend):
             scal = Scalarization(c=np.zeros(m), ct=1.0, A=np.eye(m), at=-r, hi=a, has_t=True)
             return scal, _start_t(run, a, r), {"reference": a.tolist()}
 
-        left = _sweep(run, A0, make, retry=_ps_retry(run, r))
+        left = _sweep(run, A0, make, retry=_ps_retry(run, r), ray=lambda a: (a, r))
         extended: set = set()
         rounds = 0
         while not run.exhausted() and rounds < int(options.get("rounds")):

@@ -34,6 +34,10 @@ class BudgetExhausted(OptkitError):
     """Raised inside an evaluation when the model's ``max_evals`` budget is spent."""
 
 
+class SubproblemBudget(BudgetExhausted):
+    """Raised when one subproblem uses more evaluations than its cap (``inner_max_evals``)."""
+
+
 class Counter:
     """Evaluation counter with an optional hard budget (function + gradient evaluations)."""
 
@@ -44,6 +48,7 @@ class Counter:
         self.n = n
         self.budget = budget
         self.exhausted = False
+        self.sub_limit: int | None = None  # absolute total at which the current subproblem stops
 
     @property
     def total(self) -> int:
@@ -54,6 +59,8 @@ class Counter:
         if self.budget is not None and self.total + k > self.budget:
             self.exhausted = True
             raise BudgetExhausted(f"evaluation budget max_evals={self.budget} exhausted")
+        if self.sub_limit is not None and self.total + k > self.sub_limit:
+            raise SubproblemBudget("subproblem evaluation cap reached")
         setattr(self, kind, getattr(self, kind) + k)
 
     def as_dict(self) -> dict:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .indicators import nondominated_mask
-from .model import BudgetExhausted, MultiObjective
+from .model import BudgetExhausted, MultiObjective, SubproblemBudget
 from .result import ParetoResult
 
 LINEAR = ("lp", "milp", "qp")
@@ -152,7 +152,10 @@ class Run:
         self.seed = options.seed if options.seed is not None else model.seed
         self.tol = options.tol or 1e-8
         self.inner = g("inner", None)
-        self.inner_max_iter = g("inner_max_iter", None) or options.max_iter or 200
+        self.inner_max_iter = g("inner_max_iter", None) or options.max_iter or 100
+        self.inner_max_evals = g("inner_max_evals", None)
+        if self.inner_max_evals is None and model.mode == "callback":
+            self.inner_max_evals = 400
         self.solver_options = dict(options.solver_options)
         self.verbose = options.verbose
         self.counter = model.reset(self.max_evals if model.mode == "callback" else None)
@@ -217,16 +220,26 @@ class Run:
         """
         if self.exhausted():
             return None
+        before = self.counter.total
+        if self.inner_max_evals:
+            self.counter.sub_limit = before + int(self.inner_max_evals)
         try:
             if self.model.mode == "callback":
                 sub = self._solve_callback(scal, x0, t0)
             else:
                 sub = self._solve_cvxpy(scal, x0)
+        except SubproblemBudget:
+            sub = Sub(None, None, False, False, "EVALUATION_LIMIT",
+                      f"subproblem used its cap of inner_max_evals={self.inner_max_evals}")
         except BudgetExhausted:
             self.exhausted()
-            self.log.append({"params": params, "status": "EVALUATION_LIMIT"})
+            self.log.append({"params": params, "status": "EVALUATION_LIMIT",
+                             "evaluations": self.counter.total - before})
             return None
-        self.log.append({"params": params, "status": sub.status, "message": sub.message})
+        finally:
+            self.counter.sub_limit = None
+        self.log.append({"params": params, "status": sub.status, "message": sub.message,
+                         "evaluations": self.counter.total - before})
         if expect_infeasible and sub.status in INFEASIBLE:
             sub.ok = True
         if not sub.ok:
@@ -332,7 +345,8 @@ class Run:
         return Sub(x, G, feas, feas, status, "")
 
     # --------------------------------------------------------------- anchors / payoff
-    def anchors(self, rho: float = 1e-4, x0=None, starts: int | None = None) -> list:
+    def anchors(self, rho: float = 1e-2, x0=None, starts: int | None = None,
+                starts_X: list | None = None) -> list:
         """Solve min G_i + ρ Σ_{j≠i} G_j for each i; payoff table, ideal and nadir estimates.
 
         Callback models with a finite box use ``starts`` Latin-hypercube starts per anchor (the
@@ -348,6 +362,8 @@ class Run:
             rng = np.random.default_rng(self.seed)
             u = (np.argsort(rng.random((k - 1, mdl.n)), axis=0) + rng.random((k - 1, mdl.n))) / (k - 1)
             X0 += list(mdl.lb + (mdl.ub - mdl.lb) * u)
+        if starts_X:
+            X0 = list(starts_X) + X0
         subs = []
         for i in range(self.m):
             c = np.full(self.m, rho)
@@ -472,7 +488,7 @@ def _slsqp(mdl, scal, run: Run, x0, t0):
         constraints.append({"type": "eq", "fun": lambda z: cons(z)[eq] - cl[eq],
                             "jac": lambda z: jac(z)[eq]})
     bounds = list(zip(np.where(np.isfinite(lb), lb, -np.inf), np.where(np.isfinite(ub), ub, np.inf)))
-    opts = {"maxiter": run.inner_max_iter, "ftol": run.solver_options.get("ftol", 1e-10)}
+    opts = {"maxiter": run.inner_max_iter, "ftol": run.solver_options.get("ftol", 1e-9)}
     try:
         res = minimize(f, z0, jac=grad, method="SLSQP", bounds=bounds, constraints=constraints,
                        options=opts)
