@@ -70,6 +70,31 @@ def slsqp_termination(status: int, feasible: bool | None = None) -> Termination:
     return SLSQP_STATUS.get(status, Termination.ERROR)
 
 
+def trust_constr_termination(status: int, optimality: float, violation: float,
+                             gtol: float) -> tuple[Termination, str]:
+    """trust-constr status → (termination, note for the message).
+
+    1 (gtol met) → LOCALLY_OPTIMAL; 0 (iteration limit) → ITERATION_LIMIT. 2 (xtol: the trust
+    region collapsed) → LOCALLY_OPTIMAL only when scipy's optimality ≤ max(1e3·gtol, 1e-6) and the
+    violation ≤ 1e-6, else NUMERICAL_ERROR. 4 (scipy ≥ 1.15: converged with violation > gtol) →
+    LOCALLY_INFEASIBLE when the violation exceeds 1e-6 (a stationary point of the infeasibility),
+    otherwise it is judged as 1/2 would be (a violation just above a tiny gtol is not infeasibility).
+    """
+    small = optimality <= max(1e3 * gtol, 1e-6) and violation <= FEAS_TOL
+    if status == 1:
+        return Termination.LOCALLY_OPTIMAL, ""
+    if status == 0:
+        return Termination.ITERATION_LIMIT, ""
+    if status == 4 and violation > FEAS_TOL:
+        return Termination.LOCALLY_INFEASIBLE, f" (violation {violation:.1e})"
+    if status in (2, 4):
+        if small:
+            return Termination.LOCALLY_OPTIMAL, (" (accepted: optimality and constraint violation"
+                                                 " small)")
+        return Termination.NUMERICAL_ERROR, ""
+    return Termination.ERROR, ""
+
+
 #: linprog / milp status → termination (1 is split into iteration / time limit by message)
 LINEAR_STATUS = {
     0: Termination.OPTIMAL,
@@ -372,19 +397,10 @@ class ScipyBackend(Backend):
         if mon.timed_out:
             term = Termination.TIME_LIMIT
             msg = f"wall-clock time limit {options.time_limit} s reached"
-        elif status == 1:
-            term = Termination.LOCALLY_OPTIMAL
-        elif status == 2:
-            # step (xtol) termination: call it optimal only if scipy's own optimality is small
-            gtol = opts.get("gtol", 1e-8)
-            ok_ = res.optimality <= max(1e3 * gtol, 1e-6) and res.constr_violation <= FEAS_TOL
-            term = Termination.LOCALLY_OPTIMAL if ok_ else Termination.NUMERICAL_ERROR
-            if ok_:
-                msg += " (accepted: optimality and constraint violation small)"
-        elif status == 0:
-            term = Termination.ITERATION_LIMIT
         else:
-            term = Termination.ERROR
+            term, note = trust_constr_termination(status, float(res.optimality),
+                                                  float(res.constr_violation), opts["gtol"])
+            msg += note
         if not np.all(np.isfinite(x)):
             x, y = None, None
             term = Termination.NUMERICAL_ERROR if term.is_success else term

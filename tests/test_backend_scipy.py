@@ -154,15 +154,31 @@ def test_maximisation_in_user_units(method):
 
 
 def _infeasible_nlp():
-    return ok.NLP(x0=[0.5, 0.5], f=lambda x: x @ x, cons=lambda x: np.array([x @ x, x[0] + x[1]]),
-                  cl=[-np.inf, 3], cu=[1, np.inf])
+    """x·x <= 1 and x1 + x2 >= 3 cannot both hold."""
+    return ok.NLP(x0=[0.5, 0.5], f=lambda x: x @ x, grad=lambda x: 2 * x,
+                  cons=lambda x: np.array([x @ x, x[0] + x[1]]),
+                  jac=lambda x: np.array([2 * x, [1.0, 1.0]]),
+                  hess=lambda x, y: 2 * (1 + y[0]) * np.eye(2), cl=[-np.inf, 3], cu=[1, np.inf])
 
 
 @pytest.mark.parametrize("method", NLP_METHODS)
 def test_infeasible_nlp_is_not_reported_solved(method):
-    res = ok.solve(_infeasible_nlp(), "scipy", method=method)
+    res = ok.solve(_infeasible_nlp(), "scipy", method=method, max_iter=100)
     assert not res.termination.is_success
     assert res.primal_status == PrimalStatus.INFEASIBLE
+    assert res.kkt["feasibility"] > 0.1
+
+
+def test_trust_constr_status_map():
+    from optkit.solvers.scipy_backend import trust_constr_termination as t
+
+    assert t(1, 1e-9, 0.0, 1e-8)[0] == Termination.LOCALLY_OPTIMAL
+    assert t(0, 1.0, 1.0, 1e-8)[0] == Termination.ITERATION_LIMIT
+    assert t(2, 1e-9, 1e-9, 1e-8)[0] == Termination.LOCALLY_OPTIMAL
+    assert t(2, 1e-2, 1e-9, 1e-8)[0] == Termination.NUMERICAL_ERROR
+    assert t(4, 1e-12, 1.18, 1e-8)[0] == Termination.LOCALLY_INFEASIBLE
+    assert t(4, 1e-9, 2e-8, 1e-8)[0] == Termination.LOCALLY_OPTIMAL  # just above a tiny gtol
+    assert t(3, 0.0, 0.0, 1e-8)[0] == Termination.ERROR
 
 
 def test_slsqp_status_map():
