@@ -108,6 +108,9 @@ class KKTBackend(Backend):
                     active.append("lambda")
                 if np.any(guessed & (s >= 0.999 * M_s)):
                     active.append("slack")
+            elif v is None and comp == "bigm" and L.shape[0] and res_term in (
+                    Termination.INFEASIBLE, Termination.INFEASIBLE_OR_UNBOUNDED):
+                active.append("infeasible with these big-M values")  # may be too small
             if not active or attempt == retries:
                 break
             M_lam *= 10.0
@@ -116,10 +119,13 @@ class KKTBackend(Backend):
                             message=f"{solver}: {msg}")
         res.extra.update({"mip_solver": solver, "complementarity": comp, "big_m_lambda": M_lam,
                           "lower_rows": int(L.shape[0]), "bigm_active": bool(active)})
-        if active:
+        if active and v is not None:
             res.termination = Termination.LOCALLY_OPTIMAL
             res.message += (f"; big-M bound still active ({', '.join(active)}) after {retries} "
                             f"increases: global optimality not certified")
+        if active and v is None:
+            res.message += (f"; infeasible even with big-M = {M_lam:g} (the bilevel problem is "
+                            f"infeasible, or its multipliers exceed that bound)")
         if lam is not None:
             res.extra["lower_multipliers"] = {"inequalities": lam, "equalities": mu}
             res.y = np.concatenate([lam, mu])

@@ -133,7 +133,7 @@ class _Projector:
             return out - self.pinvE @ (self.E @ out - self.e)
         if self.kind == "osqp":
             self.solver.update(q=-v)
-            r = self.solver.solve()
+            r = self.solver.solve(raise_error=False)
             if r.info.status not in ("solved", "solved inaccurate") or r.x is None:
                 raise UnsupportedProblemError(f"lv-hba: projection onto C failed ({r.info.status}); "
                                               f"is the set of jointly feasible (x, y) empty?")

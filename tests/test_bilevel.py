@@ -1,0 +1,286 @@
+"""Bilevel modelling, oracles, results and the kkt / lv-hba / vf-penalty backends.
+
+Every test checks a number, a status or an error against a known answer: closed forms (LLC toy),
+published optima (classic problems), finite differences (oracles).
+"""
+from __future__ import annotations
+
+import warnings
+
+import cvxpy as cp
+import numpy as np
+import pytest
+
+import optkit as ok
+from optkit.errors import InvalidProblemError, UnsupportedProblemError
+from optkit.status import PrimalStatus, Termination
+from tests.conftest import require_backend
+
+warnings.filterwarnings("ignore", category=UserWarning)
+warnings.filterwarnings("ignore", category=FutureWarning)
+
+
+def _lib():
+    from optkit.problems import bilevel as B
+
+    return B
+
+
+# ---------------------------------------------------------------------------- modelling
+def test_variable_in_both_levels_is_an_error():
+    x, y = cp.Variable(name="x"), cp.Variable(name="y")
+    with pytest.raises(InvalidProblemError, match="owned by both levels"):
+        ok.Bilevel(ok.Level(cp.Minimize(x + y), [], [x, y]), ok.Level(cp.Minimize(y ** 2), [], [y]))
+
+
+def test_variable_in_no_level_is_an_error():
+    x, y, z = cp.Variable(name="x"), cp.Variable(name="y"), cp.Variable(name="z")
+    with pytest.raises(InvalidProblemError, match="z.*owned by no level"):
+        ok.Bilevel(ok.Level(cp.Minimize(x + z), [], [x]), ok.Level(cp.Minimize(cp.square(y - x)), [], [y]))
+
+
+def test_ownership_needs_at_least_one_declaration():
+    x, y = cp.Variable(), cp.Variable()
+    with pytest.raises(InvalidProblemError, match="say which variables"):
+        ok.Bilevel(ok.Level(cp.Minimize(x)), ok.Level(cp.Minimize(cp.square(y - x))))
+
+
+def test_lower_level_must_involve_its_variables():
+    x, y = cp.Variable(name="x"), cp.Variable(name="y")
+    with pytest.raises(InvalidProblemError, match="do not involve"):
+        ok.Bilevel(ok.Level(cp.Minimize(x + y), [y >= 0], [x]), ok.Level(cp.Minimize(x), [], [y]))
+
+
+def test_implicit_ownership_and_problem_class():
+    x, y = cp.Variable(2, name="x"), cp.Variable(name="y")
+    bl = ok.Bilevel(ok.Level(cp.Minimize(cp.sum(x) + y)), ok.Level(cp.Minimize(cp.square(y - x[0])), [], [y]))
+    assert bl.problem_class == "bilevel" and bl.kinds == frozenset({"bilevel"})
+    assert [v.name() for v in bl.upper_variables] == ["x"] and bl.data().nx == 2
+
+
+def test_simple_sets_are_recognised():
+    x = cp.Variable(2, nonneg=True, name="x")
+    y = cp.Variable(3, bounds=[-1, 4], name="y")
+    bl = ok.Bilevel(ok.Level(cp.Minimize(cp.sum(x) + cp.sum(y)), [x[1] <= 5, cp.sum(x) == 1], [x]),
+                    ok.Level(cp.Minimize(cp.sum_squares(y - x[0])), [y >= 0, 2 * y[2] <= 3, y[0] + y[1] <= x[1]], [y]))
+    d = bl.data()
+    np.testing.assert_allclose(d.lb, [0, 0, 0, 0, 0])
+    np.testing.assert_allclose(d.ub, [np.inf, 5, 4, 4, 1.5])
+    assert d.g.k == 1 and d.h.k == 0 and d.G.k == 0  # only the coupled row stays a row
+    assert d.Ax.shape == (1, 2) and d.bx.tolist() == [1.0]  # affine set on x
+
+
+def test_integer_variables_are_refused():
+    x, y = cp.Variable(integer=True), cp.Variable()
+    bl = ok.Bilevel(ok.Level(cp.Minimize(x + y), [], [x]), ok.Level(cp.Minimize(cp.square(y - x)), [], [y]))
+    with pytest.raises(UnsupportedProblemError, match="integer"):
+        bl.data()
+
+
+# ---------------------------------------------------------------------------- oracles
+def _fd_grad(fn, v, h=1e-6):
+    E = np.eye(v.size)
+    return np.array([(fn(v + h * E[i]) - fn(v - h * E[i])) / (2 * h) for i in range(v.size)])
+
+
+@pytest.mark.parametrize("kind", ["quadratic", "engine", "implicit"])
+def test_gradients_match_finite_differences(kind):
+    x, y = cp.Variable(2, name="x"), cp.Variable(2, name="y")
+    F = {"quadratic": cp.sum_squares(x - y) + x[0] * y[1] - 3 * y[0],
+         "engine": cp.exp(x[0]) * cp.square(y[1]) + x[1] * y[0] ** 3,
+         "implicit": x[0] / (y[0] + 3) + cp.log(cp.sum_squares(x + y) + 1)}[kind]
+    bl = ok.Bilevel(ok.Level(cp.Minimize(F), [], [x]), ok.Level(cp.Minimize(cp.sum_squares(y - x)), [], [y]))
+    d = bl.data()
+    assert d.F.mode.startswith({"quadratic": "quadratic", "engine": "engine", "implicit": "engine-implicit"}[kind])
+    v = np.array([0.3, -0.7, 0.5, 1.1])
+    np.testing.assert_allclose(d.F.grad(v), _fd_grad(d.F.value, v), atol=1e-6)
+    x.value, y.value = v[:2], v[2:]
+    assert d.F.value(v) == pytest.approx(float(F.value), rel=1e-12)
+
+
+def test_maximize_levels_are_turned_into_minimisation():
+    x, y = cp.Variable(name="x"), cp.Variable(name="y")
+    bl = ok.Bilevel(ok.Level(cp.Maximize(-cp.square(x - 1) - cp.square(y)), [], [x]),
+                    ok.Level(cp.Maximize(-cp.square(y - x)), [], [y]))
+    res = ok.solve(bl, "kkt")
+    # y = x, F = −(x−1)² − x² maximal at x = 1/2: F* = −1/2 (reported in user units)
+    assert res.upper_objective == pytest.approx(-0.5, abs=1e-7)
+    assert res.value(x) == pytest.approx(0.5, abs=1e-6)
+
+
+# ---------------------------------------------------------------------------- BilevelResult
+def test_lower_gap_matches_closed_form_on_llc():
+    B = _lib()
+    n = 5
+    bl = B.llc(n)
+    d = bl.data()
+    rng = np.random.default_rng(3)
+    x, y1 = rng.standard_normal(n), rng.standard_normal(n)
+    y2 = rng.standard_normal(n)
+    y2 += (-x.sum() - y1.sum() - y2.sum()) / n  # lower-feasible
+    v = np.concatenate([x, y1, y2])
+    from optkit.bilevel.result import BilevelResult, finish
+
+    res = finish(bl, v, BilevelResult(termination=Termination.OPTIMAL))
+    f = 0.5 * y1 @ y1 - x @ y1 + y2.sum()
+    value = -0.5 * np.sum((x + 1) ** 2) - x.sum()  # v(x) = min over S(x)
+    assert res.lower_objective == pytest.approx(f, rel=1e-12)
+    assert res.lower_value == pytest.approx(value, rel=1e-6, abs=1e-6)
+    assert res.lower_gap == pytest.approx(f - value, rel=1e-6, abs=1e-6)
+    assert res.lower_feasibility < 1e-12 and res.primal_status == PrimalStatus.INFEASIBLE
+
+
+# ---------------------------------------------------------------------------- kkt
+def test_kkt_llc_n100_exact():
+    require_backend("highs")
+    B = _lib()
+    bl = B.llc(100)
+    res = ok.solve(bl, "kkt")
+    xs = np.asarray(res.value(bl.upper_variables[0]))
+    assert res.termination == Termination.OPTIMAL and res.primal_status == PrimalStatus.FEASIBLE
+    assert np.linalg.norm(xs + 0.3) / np.linalg.norm(0.3 * np.ones(100)) <= 1e-6
+    assert abs(res.upper_objective - 0.05 * 100) <= 1e-6
+    assert abs(res.lower_gap) <= 1e-7
+
+
+def _classic(lower_kinds):
+    B = _lib()
+    return [pytest.param(b, id=b.__name__) for b, lo, ex in B.CLASSIC if lo in lower_kinds and ex == "optimal"]
+
+
+@pytest.mark.parametrize("builder", _classic({"lp", "qp"}))
+def test_kkt_matches_published_optimum(builder):
+    require_backend("highs")
+    bl = builder()
+    res = ok.solve(bl, "kkt")
+    assert res.termination == Termination.OPTIMAL, res.message
+    assert res.primal_status == PrimalStatus.FEASIBLE
+    assert abs(res.upper_objective - bl.known_objective) <= 1e-4 * max(1.0, abs(bl.known_objective))
+    assert abs(res.lower_gap) <= 1e-6 * (1 + abs(res.lower_objective))
+
+
+def test_kkt_sos1_and_bigm_agree_on_bard1988():
+    require_backend("highs")
+    pytest.importorskip("pyscipopt")
+    B = _lib()
+    r1 = ok.solve(B.bard1988_ex1(), "kkt", complementarity="sos1")
+    r2 = ok.solve(B.bard1988_ex1(), "kkt", complementarity="bigm")
+    assert r1.upper_objective == pytest.approx(17.0, abs=1e-6) and r2.upper_objective == pytest.approx(17.0, abs=1e-6)
+    assert r2.extra["mip_solver"] == "scip"  # quadratic upper objective with binaries: an MIQP
+
+
+def test_kkt_infeasible_bilevel_problem():
+    require_backend("highs")
+    B = _lib()
+    res = ok.solve(B.mitsos_barton_32(), "kkt")
+    assert res.termination == Termination.INFEASIBLE and res.primal_status == PrimalStatus.NO_SOLUTION
+
+
+def test_kkt_refuses_nonaffine_lower_constraints():
+    B = _lib()
+    with pytest.raises(UnsupportedProblemError, match="not affine"):
+        ok.solve(B.dempe1992(), "kkt")
+
+
+def test_kkt_refuses_nonconvex_lower_objective():
+    x, y = cp.Variable(bounds=[0, 1]), cp.Variable(bounds=[-1, 1])
+    bl = ok.Bilevel(ok.Level(cp.Minimize(x + y), [], [x]), ok.Level(cp.Minimize(-cp.square(y) + x * y), [], [y]))
+    with pytest.raises(UnsupportedProblemError, match="not convex"):
+        ok.solve(bl, "kkt")
+
+
+def test_unbounded_lower_level_is_reported():
+    x, y = cp.Variable(bounds=[0, 1], name="x"), cp.Variable(name="y")
+    bl = ok.Bilevel(ok.Level(cp.Minimize(x + cp.square(y)), [], [x]), ok.Level(cp.Minimize(-y + x), [y >= x], [y]))
+    res = ok.solve(bl, "kkt")
+    assert res.termination == Termination.INFEASIBLE and res.extra.get("lower_unbounded") is True
+    res2 = ok.solve(bl, "lv-hba", max_iter=10)
+    assert res2.termination == Termination.INVALID_PROBLEM and "unbounded" in res2.message
+
+
+def test_kkt_big_m_active_is_detected_and_enlarged():
+    # lower multipliers are large (≈ 50) and the box of v is open: with big_m = 1 the first
+    # solve hits the bound; the backend enlarges M and reaches the exact answer
+    x, y = cp.Variable(name="x"), cp.Variable(name="y")
+    bl = ok.Bilevel(ok.Level(cp.Minimize(cp.square(x - 2) + cp.square(y)), [], [x]),
+                    ok.Level(cp.Minimize(50 * y), [y >= x - 1], [y]))
+    res = ok.solve(bl, "kkt", big_m=1.0)
+    # y = x − 1 (the lower level pushes y down to its bound), F = (x−2)² + (x−1)², x* = 1.5
+    assert res.upper_objective == pytest.approx(0.5, abs=1e-6)
+    assert res.extra["big_m_lambda"] >= 50 and not res.extra["bigm_active"]
+
+
+# ---------------------------------------------------------------------------- lv-hba
+def test_lv_hba_llc_n100_reaches_1e_2():
+    """Acceptance: LLC toy n = 100 from 10·1, paper hyperparameters, 10⁵ iterations (~6 s)."""
+    B = _lib()
+    bl = B.llc(100)
+    res = ok.solve(bl, "lv-hba", max_iter=100_000, x0=bl.start_point, seed=0, measure_gap=False)
+    rel = res.history[-1]["rel_error_x"]
+    assert rel <= 1e-2, rel
+    assert res.iterations == 100_000 and res.termination == Termination.ITERATION_LIMIT
+    assert res.history[0]["rel_error_x"] == pytest.approx(np.linalg.norm(10.3 * np.ones(100)) / 3.0)
+    assert {"F", "gap_estimate", "lower_feasibility", "rel_error_x", "time"} <= set(res.history[-1])
+    assert res.lower_feasibility <= 1e-10  # the coupled equality is kept by the projection onto C
+
+
+@pytest.mark.parametrize("name", ["bard1984_ex1", "aiyoshi_shimizu1984", "bard1988_ex1", "tuy2007"])
+def test_lv_hba_reaches_published_optimum(name):
+    B = _lib()
+    bl = getattr(B, name)()
+    res = ok.solve(bl, "lv-hba", max_iter=20_000)
+    assert abs(res.upper_objective - bl.known_objective) <= 1e-2 * max(1.0, abs(bl.known_objective))
+    assert res.primal_status == PrimalStatus.FEASIBLE
+
+
+def test_lv_hba_refuses_nonconvex_lower_level():
+    B = _lib()
+    with pytest.raises(UnsupportedProblemError, match="convex in its own variables"):
+        ok.solve(B.mitsos_barton_33(), "lv-hba")
+
+
+def test_lv_hba_bad_hyperparameters():
+    B = _lib()
+    with pytest.raises(ok.OptionError, match="p must lie"):
+        ok.solve(B.llc(3), "lv-hba", p=0.7)
+    with pytest.raises(ok.OptionError, match="alpha"):
+        ok.solve(B.llc(3), "lv-hba", alpha=-1.0)
+
+
+def test_lv_hba_llsc_keeps_constraints_and_decreases_F():
+    B = _lib()
+    bl = B.llsc(n=20, m=18, rank_b=9, seed=1)
+    res = ok.solve(bl, "lv-hba", max_iter=300, x0=bl.start_point, measure_gap=False)
+    assert res.extra["projection"] == "affine"
+    assert res.upper_feasibility <= 1e-9 and res.lower_feasibility <= 1e-9
+    assert res.history[-1]["F"] < res.history[0]["F"]
+
+
+def test_lv_hba_is_seeded_and_deterministic():
+    B = _lib()
+    r1 = ok.solve(B.llc(4), "lv-hba", max_iter=500, seed=1, measure_gap=False)
+    r2 = ok.solve(B.llc(4), "lv-hba", max_iter=500, seed=1, measure_gap=False)
+    np.testing.assert_array_equal(r1.x, r2.x)
+
+
+# ---------------------------------------------------------------------------- vf-penalty
+def test_vf_penalty_nonlinear_lower_constraint():
+    B = _lib()
+    bl = B.dempe1992()
+    res = ok.solve(bl, "vf-penalty")
+    assert res.upper_objective == pytest.approx(31.25, rel=1e-4)
+    assert res.primal_status == PrimalStatus.FEASIBLE
+
+
+# ---------------------------------------------------------------------------- library
+def test_library_lists_toys_and_classics():
+    lib = ok.problems.load("bilevel") if hasattr(ok.problems, "load") else _lib().library
+    insts = lib.instances() if hasattr(lib, "instances") else list(lib)
+    names = {i.name for i in insts}
+    assert {"llc-10", "llc-100", "llsc-100", "svm-hyper"} <= names
+    classic = [i for i in insts if i.meta.get("lower") in ("lp", "qp", "nlp", "nonconvex")
+               and not i.name.startswith("llc")]
+    assert len(classic) >= 12
+    assert all(i.source for i in classic)
+    mb = next(i for i in insts if i.name == "bard1988-ex1")
+    assert mb.known_objective == 17.0 and mb.build().name == "bard1988-ex1"
