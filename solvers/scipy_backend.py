@@ -16,10 +16,12 @@ y ≤ 0 on an active lower one); each method's convention was checked against IP
 
 Options (details and the status table: docs/backends_nlp.md):
 
-- tol → SLSQP ``ftol``, its stopping test on the change of f (default 1e-12 here: scipy's 1e-6
-  leaves KKT residuals ~1e-4 in a Rosenbrock valley). An exit on mode 8 ("positive directional
-  derivative") at a point whose optkit-measured KKT residual is ≤ (tol or 1e-6)·(1 + |f|) is
-  reported LOCALLY_OPTIMAL: the line search then only stalls on rounding.
+- tol → SLSQP ``ftol`` = max(tol², 1e-16): SLSQP stops on the change of f, which near a
+  minimiser is of the order of the squared KKT residual (tol defaults to 1e-6 here, so ftol to
+  1e-12; scipy's ftol of 1e-6 leaves KKT residuals ~1e-4 in a Rosenbrock valley). An exit on
+  mode 8 ("positive directional derivative") at a point whose optkit-measured KKT residual is
+  ≤ max(tol, 1e-6)·(1 + |f|) is reported LOCALLY_OPTIMAL: the line search then only stalls on
+  rounding, and the message says so.
 - tol → trust-constr ``gtol`` and ``barrier_tol`` (default 1e-8). trust-constr also starts with
   ``initial_barrier_parameter=1e-4``: from scipy's 0.1 its interior-point method stops on
   ``gtol`` while the barrier parameter is still ~1e-4, an objective error of that size on HS071
@@ -321,7 +323,8 @@ class ScipyBackend(Backend):
                                                           form.cu[up] - cache.cons(x)[up]]),
                          "jac": lambda x: np.vstack([cache.jac(x)[lo].toarray(),
                                                      -cache.jac(x)[up].toarray()])})
-        opts = {"ftol": float(options.tol) if options.tol is not None else 1e-12,
+        tol = float(options.tol) if options.tol is not None else 1e-6
+        opts = {"ftol": max(tol * tol, 1e-16),
                 "maxiter": int(options.max_iter) if options.max_iter is not None else 500,
                 "disp": bool(options.verbose)}
         opts.update(dict(options.solver_options))
@@ -353,8 +356,7 @@ class ScipyBackend(Backend):
             term = slsqp_termination(status, feasible)
             if status == 8 and np.all(np.isfinite(x)):
                 kkt = nlp_kkt(form, x, y).get("kkt", np.inf)
-                accept = (float(options.tol) if options.tol is not None else 1e-6) * \
-                    (1.0 + abs(float(res.fun)))
+                accept = max(tol, 1e-6) * (1.0 + abs(float(res.fun)))
                 if kkt <= accept:
                     term = Termination.LOCALLY_OPTIMAL
                     msg += (f" (line search stalled on rounding: measured KKT residual {kkt:.1e}"
