@@ -457,9 +457,12 @@ def reference_front(name: str) -> np.ndarray:
 
 # ---------------------------------------------------------------------------- combinatorial
 def knapsack_data(n_items: int = 12, seed: int = 0):
-    """Profits p (2×n), weights w, capacity W = half the total weight (uniform 10..100)."""
+    """Profits p (2×n; p₁ uniform 10..100, p₂ = 110 − p₁ ± 10: conflicting), weights w uniform
+    10..100, capacity W = half the total weight."""
     rng = np.random.default_rng(seed)
-    p = rng.integers(10, 101, size=(2, n_items)).astype(float)
+    p1 = rng.integers(10, 101, size=n_items)
+    p2 = np.clip(110 - p1 + rng.integers(-10, 11, size=n_items), 1, None)
+    p = np.vstack([p1, p2]).astype(float)
     w = rng.integers(10, 101, size=n_items).astype(float)
     return p, w, float(np.floor(w.sum() / 2))
 
