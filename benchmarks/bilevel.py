@@ -38,7 +38,7 @@ def run_one(bl, method: str, lv_iters: int):
 
     kw = {}
     if method == "lv-hba":
-        kw = {"max_iter": lv_iters}
+        kw = {"max_iter": lv_iters, "time_limit": 60.0}
         if getattr(bl, "start_point", None):
             kw["x0"] = bl.start_point
     t = time.perf_counter()

@@ -69,11 +69,11 @@ class _Projector:
 
     As in the paper, C holds the (coupled) lower-level constraints as well as the upper ones.
     Closed form for a box, and for affine equalities on entries without bounds (plus a box on the
-    others); OSQP (warm-started, polished) for a general polyhedron; a cvxpy QP for convex
-    nonlinear constraints.
+    others); OSQP (warm-started) for a general polyhedron; a cvxpy problem (Clarabel, one solve
+    per iteration: slow) for convex nonlinear constraints.
     """
 
-    def __init__(self, d):
+    def __init__(self, d, model=None):
         self.d = d
         N, nx = d.N, d.nx
         rows = [(d.G, "ineq"), (d.H, "eq"), (d.g, "ineq"), (d.h, "eq")]
@@ -121,7 +121,7 @@ class _Projector:
             cons.append(self.w[np.flatnonzero(fin_u)] <= d.ub[fin_u])
         if d.Ax.shape[0]:
             cons.append(d.Ax @ self.w[:nx] == d.bx)
-        self.prob = _convex_projection(d, self.w, self.p, cons)
+        self.prob = _convex_projection(model, d, self.w, self.p, cons)
         self.kind = "cvxpy"
 
     def __call__(self, v: np.ndarray) -> np.ndarray:
@@ -148,13 +148,24 @@ class _Projector:
         return np.asarray(self.w.value, float)
 
 
-def _convex_projection(d, w, p, cons):
-    """cvxpy problem min ‖w − p‖² over C written with the model's own constraint expressions."""
+def _convex_projection(model, d, w, p, cons):
+    """cvxpy problem min ‖w − p‖² over C written with the model's own constraint expressions
+    (variables replaced by slices of w); C must be convex (DCP)."""
     import cvxpy as cp
 
-    raise UnsupportedProblemError("lv-hba: nonlinear constraints in C (upper constraints or coupled "
-                                  "lower constraints) are not supported yet: the method projects "
-                                  "onto C and needs them affine")
+    from optkit.bilevel.model import substitute
+
+    mapping = {var.id: (cp.reshape(w[d.index.slice(var)], var.shape, order="F") if var.shape
+                        else w[d.index.slice(var)][0]) for var in model.variables}
+    cons = list(cons)
+    for c in list(model.upper.constraints) + list(model.lower.constraints):
+        cons.append(substitute(c, mapping))
+    prob = cp.Problem(cp.Minimize(cp.sum_squares(w - p)), cons)
+    if not prob.is_dcp():
+        raise UnsupportedProblemError("lv-hba: the set C of jointly feasible (x, y) (upper constraints "
+                                      "and coupled lower constraints) is not convex (DCP), so it "
+                                      "cannot be projected onto")
+    return prob
 
 
 class LVHBABackend(Backend):
@@ -220,7 +231,7 @@ class LVHBABackend(Backend):
         k_in, p_eq = d.g.k, d.h.k
         alpha, beta, eta = hp["alpha"], hp["beta"], hp["eta"]
         g1, g2, c0, pw, r = hp["gamma1"], hp["gamma2"], hp["c"], hp["p"], hp["r"]
-        proj_C = _Projector(d)
+        proj_C = _Projector(d, model)
         ylo, yhi = d.lb[ys], d.ub[ys]
         ny = N - nx
         m = k_in + p_eq
