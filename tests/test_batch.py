@@ -167,3 +167,17 @@ def test_export_csv_parquet(tmp_path):
     pytest.importorskip("pyarrow")
     df = pd.read_parquet(st.to_parquet(tmp_path / "e.parquet"))
     assert len(df) == 3 and set(df["status"]) == {"OPTIMAL"}
+
+
+def test_workers_are_clean_after_parent_used_highs(tmp_path, mps_dir):
+    """A MIP solved in the batch process first (HiGHS starts its thread pool) must not hang the
+    workers: they start from a clean fork server, not from a fork of this process."""
+    lib = ok.problems.load(f"folder:{mps_dir}", names=["lseu", "p0548", "flugpl"])
+    for inst in lib:
+        assert ok.solve(inst.build(), "highs").termination == ok.Termination.OPTIMAL
+    runs = ok.batch.run(lib, ["highs"], workers=2, time_limit=30, store=tmp_path / "c.sqlite",
+                        progress=False)
+    assert [verdict(r) for r in runs] == ["correct"] * 3
+    with pytest.raises(OptionError, match="start_method must be"):
+        ok.batch.run(lib, ["highs"], start_method="spawn", store=tmp_path / "c.sqlite",
+                     progress=False)

@@ -65,26 +65,37 @@ def _wait_rows(store: Path, at_least: int, proc: subprocess.Popen, timeout: floa
     raise AssertionError(f"fewer than {at_least} rows after {timeout} s")
 
 
-def _leftovers(store: Path) -> list[int]:
-    """Processes still running with the store path on their command line (orphaned workers)."""
-    pids = []
+def _descendants(pid: int) -> set[int]:
+    """All live descendants of ``pid`` (fork server and worker processes of a batch)."""
+    parent: dict[int, int] = {}
     for d in Path("/proc").iterdir():
-        if d.name.isdigit() and int(d.name) != os.getpid():
+        if d.name.isdigit():
             try:
-                cmd = (d / "cmdline").read_bytes()
                 stat = (d / "stat").read_text()
             except OSError:
                 continue
-            if str(store).encode() in cmd and ") Z " not in stat:
-                pids.append(int(d.name))
-    return pids
+            fields = stat[stat.rindex(")") + 2:].split()
+            if fields[0] != "Z":
+                parent[int(d.name)] = int(fields[1])
+    out, frontier = set(), {pid}
+    while frontier:
+        kids = {p for p, pp in parent.items() if pp in frontier}
+        out |= kids
+        frontier = kids
+    return out
 
 
-def _no_leftovers(store: Path) -> None:
-    end = time.time() + 10
-    while _leftovers(store) and time.time() < end:
+def _gone(pids: set[int], timeout: float = 15) -> None:
+    """Wait until none of ``pids`` is a live process (zombies count as gone)."""
+    def alive(p):
+        try:
+            return Path(f"/proc/{p}/stat").read_text().split(") ")[1][0] != "Z"
+        except (OSError, IndexError):
+            return False
+    end = time.time() + timeout
+    while any(alive(p) for p in pids) and time.time() < end:
         time.sleep(0.1)
-    assert _leftovers(store) == []
+    assert [p for p in pids if alive(p)] == []
 
 
 def test_sigint_then_sigkill_then_resume(tmp_path):
@@ -93,20 +104,24 @@ def test_sigint_then_sigkill_then_resume(tmp_path):
 
     p = _batch(tmp_path, store)
     _wait_rows(store, 4, p)
+    procs = _descendants(p.pid)
+    assert len(procs) >= 2  # worker processes (and the fork server) are running
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=60)
     assert p.returncode == 130, err
     n1 = _count(store)
     assert 4 <= n1 < N_JOBS
-    _no_leftovers(store)
+    _gone(procs)  # Ctrl-C kills the running jobs
 
     p = _batch(tmp_path, store)
     _wait_rows(store, n1 + 4, p)
+    procs = _descendants(p.pid)
+    assert len(procs) >= 2
     p.send_signal(signal.SIGKILL)
     p.communicate(timeout=60)
     n2 = _count(store)
     assert n1 + 4 <= n2 < N_JOBS
-    _no_leftovers(store)  # workers die with the batch process (PR_SET_PDEATHSIG)
+    _gone(procs)  # workers die with the batch process (PR_SET_PDEATHSIG, fork server EOF)
 
     p = _batch(tmp_path, store)
     out, err = p.communicate(timeout=180)

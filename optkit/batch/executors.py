@@ -25,6 +25,7 @@ import ctypes
 import faulthandler
 import multiprocessing as mp
 import os
+import pickle
 import resource
 import signal
 import socket
@@ -32,6 +33,7 @@ import sys
 import tempfile
 import time
 import traceback
+import types
 from collections import OrderedDict, deque
 from multiprocessing.connection import wait
 from pathlib import Path
@@ -69,12 +71,14 @@ def _vm_bytes() -> int:
     return 0
 
 
-def _slot_main(conn, jobs: list[Job], memory_limit: int | None, parent_pid: int) -> None:
-    """Body of a slot process: receive (index, log path), run, send (index, outcome)."""
+def _slot_main(conn, jobs: list[Job] | None, memory_limit: int | None,
+               parent_pid: int | None) -> None:
+    """Body of a slot process: receive (index, log path, pickled job or None), run, send
+    (index, outcome). ``jobs`` is the inherited list in fork mode, None in forkserver mode."""
     try:
         os.setsid()
         _set_pdeathsig()
-        if os.getppid() != parent_pid:  # parent already gone
+        if parent_pid is not None and os.getppid() != parent_pid:  # parent already gone
             os._exit(0)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the batch process decides what to kill
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -95,7 +99,7 @@ def _slot_main(conn, jobs: list[Job], memory_limit: int | None, parent_pid: int)
                 break
             if msg is None:
                 break
-            idx, logpath = msg
+            idx, logpath, payload = msg
             sys.stdout.flush()
             sys.stderr.flush()
             fd = os.open(logpath, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -103,7 +107,8 @@ def _slot_main(conn, jobs: list[Job], memory_limit: int | None, parent_pid: int)
             os.dup2(fd, 2)
             os.close(fd)
             try:
-                out = execute(jobs[idx], cache)
+                job = jobs[idx] if payload is None else pickle.loads(payload)
+                out = execute(job, cache)
             except BaseException as exc:  # noqa: BLE001
                 out = {"status": "ERROR", "message": f"worker: {type(exc).__name__}: {exc}",
                        "log_extra": traceback.format_exc()}
@@ -116,34 +121,94 @@ def _slot_main(conn, jobs: list[Job], memory_limit: int | None, parent_pid: int)
         os._exit(0)
 
 
-class _Slot:
-    """A worker process (plain ``os.fork``, so it also works inside daemonic Dask workers)."""
+def _forkserver_entry(conn, memory_limit) -> None:
+    _slot_main(conn, None, memory_limit, None)
 
-    def __init__(self, jobs, memory_limit):
-        parent_conn, child_conn = mp.Pipe()
-        ppid = os.getpid()
-        pid = os.fork()
-        if pid == 0:  # child
+
+_FS_CTX = None
+
+
+def _forkserver_context():
+    """A forkserver context preloaded with optkit: workers fork from a clean interpreter."""
+    global _FS_CTX
+    if _FS_CTX is None:
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["optkit", "optkit.batch.executors"])
+        _FS_CTX = ctx
+    return _FS_CTX
+
+
+def dumps_job(job: Job) -> bytes:
+    """Serialise a job for a worker that did not inherit it (cloudpickle when installed)."""
+    try:
+        import cloudpickle
+    except ImportError:  # pragma: no cover
+        return pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+    return cloudpickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class _Slot:
+    """A worker process in its own process group.
+
+    ``method="forkserver"`` (default for local batches): forked from multiprocessing's fork
+    server, a clean interpreter with optkit preloaded, so no thread or native-library state of the
+    batch process (e.g. HiGHS's thread pool after a MIP solve) is inherited; jobs are sent
+    pickled. ``method="fork"``: a plain ``os.fork`` of the current process, which inherits the
+    job list (nothing pickled) — used inside Dask workers, where multiprocessing children are not
+    allowed and no solver has run in the parent.
+    """
+
+    def __init__(self, jobs, memory_limit, method: str = "forkserver"):
+        self.method = method
+        self.proc = None
+        if method == "fork":
+            parent_conn, child_conn = mp.Pipe()
+            ppid = os.getpid()
+            pid = os.fork()
+            if pid == 0:  # child
+                try:
+                    parent_conn.close()
+                    _slot_main(child_conn, jobs, memory_limit, ppid)
+                finally:
+                    os._exit(0)
+            child_conn.close()
+            self.conn, self.pid = parent_conn, pid
+            self.sentinel = os.pidfd_open(pid)
+        elif method == "forkserver":
+            ctx = _forkserver_context()
+            parent_conn, child_conn = ctx.Pipe()
+            self.proc = ctx.Process(target=_forkserver_entry, args=(child_conn, memory_limit),
+                                    daemon=False, name="optkit-batch-worker")
+            # the worker must not re-run the user's script (multiprocessing re-imports __main__
+            # in non-fork children): hide it while the process starts
+            main = sys.modules["__main__"]
+            sys.modules["__main__"] = types.ModuleType("__main__")
             try:
-                parent_conn.close()
-                _slot_main(child_conn, jobs, memory_limit, ppid)
+                self.proc.start()
             finally:
-                os._exit(0)
-        child_conn.close()
-        self.conn, self.pid = parent_conn, pid
-        self.sentinel = os.pidfd_open(pid)
+                sys.modules["__main__"] = main
+            child_conn.close()
+            self.conn, self.pid = parent_conn, self.proc.pid
+            self.sentinel = self.proc.sentinel
+        else:
+            raise ValueError(f"start method must be 'forkserver' or 'fork', got {method!r}")
         self.exitcode: int | None = None
         self.queue: deque = deque()  # (job index, log path) sent and not yet answered
         self.started = 0.0  # when the front job started (its predecessor's answer arrived)
         self.deadline = float("inf")
         self.last_problem: str | None = None
-        if not self.conn.poll(60):
+        if not self.conn.poll(120):
             self.kill()
-            raise RuntimeError("batch worker process did not start within 60 s")
+            raise RuntimeError("batch worker process did not start within 120 s")
         self.conn.recv()
 
     def alive(self) -> bool:
         if self.exitcode is not None:
+            return False
+        if self.proc is not None:
+            if self.proc.is_alive():
+                return True
+            self.exitcode = self.proc.exitcode
             return False
         try:
             pid, status = os.waitpid(self.pid, os.WNOHANG)
@@ -189,9 +254,15 @@ class _Slot:
             self.conn.close()
         except OSError:
             pass
-        if self.sentinel is not None:
+        if self.proc is not None:
+            if self.exitcode is not None:
+                try:
+                    self.proc.close()
+                except ValueError:  # pragma: no cover - still running
+                    pass
+        elif self.sentinel is not None:
             os.close(self.sentinel)
-            self.sentinel = None
+        self.sentinel = None
 
 
 def _read_log(path: str) -> str:
@@ -221,7 +292,8 @@ def _signal_name(code: int | None) -> str:
 # ------------------------------------------------------------------ local executor
 def run_local(jobs: list[Job], on_outcome: Callable[[int, dict], None], workers: int = 1,
               memory_limit: int | None = None, grace: float | None = None,
-              reuse: bool = True, order: list[int] | None = None, prefetch: int = 2) -> None:
+              reuse: bool = True, order: list[int] | None = None, prefetch: int = 2,
+              method: str = "forkserver") -> None:
     """Run ``jobs`` (indices ``order``, default all) in ``workers`` isolated slot processes.
 
     ``on_outcome(index, outcome)`` is called in this process for every job, in completion order;
@@ -230,6 +302,7 @@ def run_local(jobs: list[Job], on_outcome: Callable[[int, dict], None], workers:
     slot has up to ``prefetch`` jobs in its pipe, so it starts the next job without waiting for
     this process; a job's clock (and deadline) starts when the previous one's result arrives.
     When a slot dies or is killed, the jobs queued behind the culprit are dispatched again.
+    ``method``: how workers start, "forkserver" (clean, jobs pickled) or "fork" (see _Slot).
     """
     todo = list(range(len(jobs))) if order is None else list(order)
     depth = max(1, int(prefetch)) if reuse else 1
@@ -314,15 +387,27 @@ def run_local(jobs: list[Job], on_outcome: Callable[[int, dict], None], workers:
                     i = next_job(s)
                     if i is None:
                         break
+                    payload = None
+                    if method != "fork":
+                        try:
+                            payload = dumps_job(jobs[i])
+                        except Exception as exc:  # noqa: BLE001 - becomes the job's row
+                            on_outcome(i, {"status": "ERROR", "message":
+                                           f"the job cannot be sent to a worker process: "
+                                           f"{type(exc).__name__}: {exc} (make the instance's "
+                                           f"build picklable, or use start_method='fork')",
+                                           "wall_time": 0.0})
+                            continue
                     if s is None:
-                        s = slots[k] = _Slot(jobs, memory_limit)
+                        s = slots[k] = _Slot(jobs if method == "fork" else None, memory_limit,
+                                             method)
                     counter += 1
                     logpath = str(logdir / f"job{counter}.log")
                     s.queue.append((i, logpath))
                     s.last_problem = jobs[i].problem_key
                     if len(s.queue) == 1:
                         start_front(s)
-                    s.conn.send((i, logpath))
+                    s.conn.send((i, logpath, payload))
             busy = [k for k, s in enumerate(slots) if s is not None and s.queue]
             if not busy:
                 break
@@ -378,7 +463,7 @@ def run_isolated(job: Job, memory_limit: int | None = None, grace: float | None 
     """Run one job in its own process group here and return its outcome (used by Dask tasks)."""
     box: dict = {}
     run_local([job], lambda i, out: box.update(out), workers=1, memory_limit=memory_limit,
-              grace=grace, reuse=False)
+              grace=grace, reuse=False, method="fork")
     return box
 
 

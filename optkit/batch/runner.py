@@ -110,7 +110,8 @@ def run(library, solvers, settings=None, seeds=None, workers: int = 1,
         time_limit: float | None = 60, memory_limit: float | None = None,
         store: str | Path | Store = "results.sqlite", executor: str = "local",
         progress: bool = True, scheduler: str | None = None, grace: float | None = None,
-        reuse: bool = True, params: dict | None = None) -> BatchRuns:
+        reuse: bool = True, params: dict | None = None,
+        start_method: str = "forkserver") -> BatchRuns:
     """Run every (instance, solver, settings, seed) job not yet in ``store``; return the grid's rows.
 
     library      a name ("hs-eq"), "folder:PATH", a library object or an InstanceSet/list of Instances
@@ -123,7 +124,13 @@ def run(library, solvers, settings=None, seeds=None, workers: int = 1,
     memory_limit MB a job may map beyond its worker's start size (RLIMIT_AS); None = no cap
     executor     "local" or "dask" (``scheduler`` = address of a running scheduler, else a LocalCluster)
     reuse        local executor: keep worker processes for several jobs (fast path)
+    start_method local executor: "forkserver" (workers fork from a clean interpreter with optkit
+                 preloaded; jobs are sent by cloudpickle) or "fork" (workers fork from this
+                 process and inherit the jobs; faster to start, but unsafe once a solver here
+                 has started threads, e.g. HiGHS after a MIP solve)
     """
+    if start_method not in ("forkserver", "fork"):
+        raise OptionError(f"start_method must be 'forkserver' or 'fork', got {start_method!r}")
     if isinstance(library, InstanceSet):
         instances = library
     elif isinstance(library, list):
@@ -149,7 +156,7 @@ def run(library, solvers, settings=None, seeds=None, workers: int = 1,
         if todo:
             if executor == "local":
                 run_local(jobs, on_outcome, workers=workers, memory_limit=mem, grace=grace,
-                          reuse=reuse, order=todo)
+                          reuse=reuse, order=todo, method=start_method)
             elif executor == "dask":
                 run_dask(jobs, on_outcome, workers=workers, memory_limit=mem, grace=grace,
                          order=todo, scheduler=scheduler)
