@@ -31,7 +31,7 @@ import scipy.sparse as sp
 
 from optkit.backend import Backend
 from optkit.bilevel.result import BilevelResult, finish, lower_value
-from optkit.errors import UnsupportedProblemError
+from optkit.errors import OptionError, UnsupportedProblemError
 from optkit.options import SolveOptions
 from optkit.status import Termination
 
@@ -93,7 +93,13 @@ class KKTBackend(Backend):
         comp = options.get("complementarity", "bigm")
         if comp not in ("bigm", "sos1"):
             raise UnsupportedProblemError(f"kkt: complementarity must be 'bigm' or 'sos1', got {comp!r}")
-        big_m = float(options.get("big_m", 1e3))
+        big_m = options.get("big_m", 1e3)
+        if not (isinstance(big_m, (int, float)) and big_m > 0 and np.isfinite(big_m)):
+            raise OptionError(f"kkt: big_m must be a positive finite number, got {big_m!r}")
+        big_m = float(big_m)
+        if options.get("mip_solver", "auto") not in ("auto", "highs", "scip"):
+            raise OptionError(f"kkt: mip_solver must be 'auto', 'highs' or 'scip', got "
+                              f"{options.get('mip_solver')!r}")
         M_lam = big_m
         M_s, guessed = self._slack_bounds(d, L, l, big_m)
         retries = int(options.get("bigm_retries", 3))

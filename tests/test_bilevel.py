@@ -169,6 +169,17 @@ def test_kkt_sos1_and_bigm_agree_on_bard1988():
     assert r2.extra["mip_solver"] == "scip"  # quadratic upper objective with binaries: an MIQP
 
 
+def test_default_backend_is_kkt_and_options_are_checked():
+    require_backend("highs")
+    B = _lib()
+    res = ok.solve(B.liu_hart1994())
+    assert res.solver == "kkt" and res.upper_objective == pytest.approx(-16.0, abs=1e-7)
+    with pytest.raises(ok.OptionError, match="big_m"):
+        ok.solve(B.liu_hart1994(), "kkt", big_m=-1)
+    with pytest.raises(ok.OptionError, match="complementarity|unknown option"):
+        ok.solve(B.liu_hart1994(), "kkt", complementarity_mode="x")
+
+
 def test_kkt_infeasible_bilevel_problem():
     require_backend("highs")
     B = _lib()
