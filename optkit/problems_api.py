@@ -262,12 +262,13 @@ class UnknownLibraryError(UnknownSolverError):
 def instance_key(inst: Instance, spec: str = "", params: dict | None = None) -> str:
     """Content hash of an instance: the file bytes for file instances, else its description.
 
-    File instances hash ``meta["sha256"]`` (the file's content); generated ones hash
+    File instances hash ``meta["sha256"]`` (the file's content) and their name (so two identical
+    files in one folder are two problems); generated ones hash
     (library spec, params, name, class, n, m, known objective, meta["hash"] if given), so a
     library that changes an instance should change its ``meta["hash"]`` (or its name).
     """
     if inst.meta.get("sha256"):
-        payload = {"sha256": inst.meta["sha256"]}
+        payload = {"sha256": inst.meta["sha256"], "name": inst.name}
     else:
         payload = {"library": spec, "params": _jsonable(params or {}), "name": inst.name,
                    "class": inst.problem_class, "n": inst.n, "m": inst.m,

@@ -1,23 +1,27 @@
 """Executors: where batch jobs run, each isolated in its own process group.
 
-**Local** (:func:`run_local`): ``workers`` long-lived *slot* processes, forked from the batch
-process (so every job's instance, closures included, is already in their memory: nothing is
-pickled but the job index). Each slot calls ``os.setsid()`` (its own process group), asks the
-kernel to kill it when the batch process dies (``PR_SET_PDEATHSIG``), optionally caps its
+**Local** (:func:`run_local`): ``workers`` long-lived *slot* processes, by default forked from
+multiprocessing's fork server — a clean interpreter with optkit preloaded — so they inherit no
+thread or native-library state of the batch process (HiGHS's thread pool after a MIP solve would
+hang a plainly forked child); jobs are sent to them by cloudpickle. ``method="fork"`` forks the
+batch process itself instead (the job list is inherited, nothing pickled). Each slot calls
+``os.setsid()`` (its own process group), asks the kernel to kill it when its parent dies
+(``PR_SET_PDEATHSIG``; the fork server exits when the batch process does), optionally caps its
 address space (``RLIMIT_AS``), and runs jobs one after another with stdout/stderr (file
 descriptors 1 and 2, so native solver output too) redirected to a per-job log file. The parent
 keeps a hard deadline per job (``time_limit + grace``); past it the whole process group is killed
 with SIGKILL and the job becomes a TIMEOUT row. A slot that dies (abort, segfault, OOM kill)
 yields a CRASH row (MEMORY when a memory cap is set and the log shows an allocation failure) and
 is replaced by a fresh one. Reusing slots is the fast path for many small jobs: per-job overhead
-is one pipe round trip and one SQLite insert, not a process start; ``reuse=False`` starts one
-process per job instead. Consecutive jobs on the same instance are sent to the slot that built it
-last, which reuses the built model (``ModelCache``).
+is one pickled job, one pipe round trip and one SQLite insert, not a process start; each slot
+holds up to two jobs in its pipe; ``reuse=False`` starts one process per job instead.
+Consecutive jobs on the same instance are sent to the slot that built it last, which reuses the
+built model (``ModelCache``).
 
 **Dask** (:func:`run_dask`): every job is a Dask task that runs :func:`run_local` on that single
-job inside the Dask worker (so the same isolation, deadline and memory cap apply), and returns
-its outcome to the batch process, which alone writes the store. Jobs travel by (cloud)pickle;
-instances built by ``optkit.read`` or by module-level functions pickle by reference.
+job inside the Dask worker (a plain fork of the Dask worker process, which never runs a solver
+itself; same isolation, deadline and memory cap), and returns its outcome to the batch process,
+which alone writes the store. Jobs travel by cloudpickle.
 """
 from __future__ import annotations
 
