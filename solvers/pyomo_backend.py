@@ -20,8 +20,8 @@ OPTIMAL; infeasible/invalidProblem-with-infeasibility → INFEASIBLE; unbounded 
 infeasibleOrUnbounded → INFEASIBLE_OR_UNBOUNDED; maxTimeLimit → TIME_LIMIT; maxIterations →
 ITERATION_LIMIT; maxEvaluations → EVALUATION_LIMIT; userInterrupt → INTERRUPTED;
 solverFailure/internalSolverError/error → NUMERICAL_ERROR; invalidProblem → INVALID_PROBLEM;
-GLPK's "unbounded" → INFEASIBLE_OR_UNBOUNDED (Pyomo's GLPK reader reports an infeasible LP as
-unbounded too); "feasible" (stopped at a limit with a point) → TIME_LIMIT / ITERATION_LIMIT when
+GLPK's "unbounded" is checked by a feasibility re-solve (Pyomo's GLPK reader reports an infeasible
+LP as unbounded too): a feasible zero-objective problem → UNBOUNDED, otherwise INFEASIBLE; "feasible" (stopped at a limit with a point) → TIME_LIMIT / ITERATION_LIMIT when
 such a limit was set; anything else → ERROR.
 
 Nonlinear problems are not accepted: Pyomo has no generic way to call back into an optkit
@@ -189,6 +189,27 @@ def build_model(form, with_duals: bool):
     return model, rows
 
 
+def _glpk_disambiguate(model, opt, kwargs) -> tuple[Termination, str]:
+    """Pyomo's GLPK reader reports "no primal feasible solution" (pstat 'n') as unbounded, like a
+    dual-infeasible LP. Re-solve the feasibility problem (objective 0, which cannot be unbounded):
+    feasible → the LP is UNBOUNDED; otherwise → INFEASIBLE."""
+    import pyomo.environ as pyo
+    from pyomo.opt import TerminationCondition as TC
+
+    model.obj.deactivate()
+    model.zero_obj = pyo.Objective(expr=0.0 * model.x[0] if len(model.x) else 0.0)
+    try:
+        feas = opt.solve(model, **kwargs).solver.termination_condition
+    finally:
+        model.del_component(model.zero_obj)
+        model.obj.activate()
+    if feas in (TC.optimal, TC.feasible, TC.globallyOptimal, TC.locallyOptimal):
+        return Termination.UNBOUNDED, " (feasibility re-solve: feasible, so unbounded)"
+    if feas in (TC.unbounded, TC.infeasible):
+        return Termination.INFEASIBLE, " (feasibility re-solve: no feasible point, so infeasible)"
+    return Termination.INFEASIBLE_OR_UNBOUNDED, f" (feasibility re-solve inconclusive: {feas})"
+
+
 class PyomoBackend(Backend):
     """Pyomo with a solver plug-in: highs (default), appsi_highs, glpk, cbc (ipopt for LP/QP)."""
 
@@ -257,10 +278,8 @@ class PyomoBackend(Backend):
                 get = model.dual.get
                 y[rows] = [-(get(model.rows[int(i)]) or 0.0) for i in rows]
         if name == "glpk" and term is Termination.UNBOUNDED:
-            # Pyomo's GLPK reader maps "no primal feasible solution" (pstat 'n') to unbounded as
-            # well as a dual-infeasible LP: the two cannot be told apart from its result
-            term = Termination.INFEASIBLE_OR_UNBOUNDED
-            msg += " (GLPK via Pyomo cannot tell infeasible from unbounded)"
+            term, note = _glpk_disambiguate(model, opt, kwargs)
+            msg += note
         if str(tc) == "feasible":  # stopped early with a feasible point (GLPK/CBC limits)
             term = (Termination.TIME_LIMIT if options.time_limit is not None
                     else Termination.ITERATION_LIMIT if options.max_iter is not None
