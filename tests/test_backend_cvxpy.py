@@ -212,3 +212,16 @@ def test_miqp_with_a_solver_that_cannot_take_it():
     res = ok.solve(q, "cvxpy", cvxpy_solver="HIGHS")
     assert res.termination == Termination.INVALID_PROBLEM
     assert "HIGHS" in res.message
+
+
+def test_docs_examples_run():
+    # every ```python block of docs/backends_modelling.md runs as written (asserts inside)
+    import re
+    from pathlib import Path
+
+    require_backend("pyomo")
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "backends_modelling.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", doc, flags=re.S)
+    assert len(blocks) >= 2
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"backends_modelling.md[block {i}]", "exec"), {})
