@@ -8,9 +8,8 @@ Two paths:
 
   is rebuilt as a cvxpy problem (column bounds as the variable's ``bounds`` attribute, rows split
   into equalities A_E x = r_E, upper rows A_U x <= ru_U and lower rows A_L x >= rl_L) and solved
-  with the chosen cvxpy solver. With cvxpy's multipliers λ_E (for A_E x = r_E, cvxpy's
-  Lagrangian f + λ_Eᵀ(A_E x − r_E)... see ``_row_duals``), λ_U ≥ 0, λ_L ≥ 0, optkit's row
-  multipliers under L = f + yᵀAx are
+  with the chosen cvxpy solver. With cvxpy's multipliers λ_E, λ_U ≥ 0, λ_L ≥ 0 of the three
+  blocks (conventions in ``_row_duals``), optkit's row multipliers under L = f + yᵀAx are
 
       y_E = λ_E,   y_U = λ_U,   y_L = −λ_L     (summed for a two-sided row).
 
@@ -191,6 +190,8 @@ class CvxpyBackend(Backend):
                     f"row index {int(rows_crossed[0])}")
             return Result(termination=Termination.INFEASIBLE,
                           message=f"lower bound above upper bound at {what}: infeasible")
+        if form.n == 0:
+            return _empty_form_result(form)
         built = _build_linear(form)
         term, msg, info = solve_cvxpy(built.problem, options, form.is_mip)
         x = y = None
@@ -245,6 +246,14 @@ class CvxpyBackend(Backend):
         return res
 
 
+def _empty_form_result(form) -> Result:
+    """A LinearForm without columns: feasible iff every row range contains 0."""
+    if np.all(form.rl <= 0) and np.all(form.ru >= 0):
+        return Result(termination=Termination.OPTIMAL, x=np.zeros(0), y=np.zeros(form.m),
+                      message="no variables: the constant objective is optimal")
+    return Result(termination=Termination.INFEASIBLE, message="no variables and a row range excludes 0")
+
+
 def _lookup(table: dict, item):
     key = getattr(item, "id", None)
     if key is None:
@@ -258,12 +267,12 @@ def _lookup(table: dict, item):
 class _BuiltLinear:
     """A cvxpy problem built from a LinearForm, with the maps back to x and y."""
 
-    def __init__(self, problem, parts, perm, rows):
+    def __init__(self, problem, parts, perm, m: int, blocks):
         self.problem = problem
         self.parts = parts            # cvxpy variables whose stacked values are x[perm]
         self.perm = perm              # permutation: z = x[perm]
-        self.rows = rows              # (kind, constraint, row indices) for kind in E, U, L
-        self.m = rows[0]
+        self.m = m                    # number of rows of the LinearForm
+        self.blocks = blocks          # (kind, constraint, row indices) for kind in E, U, L
 
     def x_value(self) -> np.ndarray | None:
         vals = [p.value for p in self.parts]
@@ -276,7 +285,7 @@ class _BuiltLinear:
 
     def row_duals(self) -> np.ndarray | None:
         """optkit's y (L = f + yᵀAx) from cvxpy's multipliers (see ``_row_duals``)."""
-        return _row_duals(self.m, self.rows[1])
+        return _row_duals(self.m, self.blocks)
 
 
 def _row_duals(m: int, blocks) -> np.ndarray | None:
@@ -338,4 +347,4 @@ def _build_linear(form) -> _BuiltLinear:
         cons.append(con)
         blocks.append((kind, con, idx))
     prob = cp.Problem(cp.Minimize(obj), cons)
-    return _BuiltLinear(prob, parts, perm, (form.m, blocks))
+    return _BuiltLinear(prob, parts, perm, form.m, blocks)

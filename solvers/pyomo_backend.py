@@ -245,6 +245,11 @@ class PyomoBackend(Backend):
             what = (f"column index {int(lo_bad[0])}" if lo_bad.size else f"row index {int(row_bad[0])}")
             return Result(termination=Termination.INFEASIBLE,
                           message=f"lower bound above upper bound at {what}: infeasible")
+        if form.n == 0:  # nothing for Pyomo to build: feasible iff every row range holds 0
+            ok = bool(np.all(form.rl <= 0) and np.all(form.ru >= 0))
+            return Result(termination=Termination.OPTIMAL if ok else Termination.INFEASIBLE,
+                          x=np.zeros(0) if ok else None, y=np.zeros(form.m) if ok else None,
+                          message="no variables")
         with_duals = not form.is_mip
         model, rows = build_model(form, with_duals)
         opt = pyo.SolverFactory(name)

@@ -198,3 +198,15 @@ def test_model_build_is_exact():
     act = form.A @ x
     body = np.array([pyo.value(model.rows[int(i)].body) for i in rows])
     assert np.allclose(body, act[rows], atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["pyomo", "cvxpy"])
+def test_form_without_variables(backend):
+    import scipy.sparse as sp
+
+    require_backend(backend)
+    ok_form = ok.LinearProblem(c=np.zeros(0), A=sp.csr_matrix((1, 0)), rl=[-1], ru=[1], c0=2.0)
+    res = ok.solve(ok_form, backend)
+    assert res.termination == Termination.OPTIMAL and res.objective == pytest.approx(2.0)
+    bad = ok.LinearProblem(c=np.zeros(0), A=sp.csr_matrix((1, 0)), rl=[1], ru=[2])
+    assert ok.solve(bad, backend).termination == Termination.INFEASIBLE
