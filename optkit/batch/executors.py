@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ctypes
 import faulthandler
+import importlib.util
 import multiprocessing as mp
 import os
 import pickle
@@ -130,16 +131,37 @@ def _forkserver_entry(conn, memory_limit) -> None:
 
 
 _FS_CTX = None
+# imported by the fork server before it forks any worker (a failed import is skipped)
+PRELOAD = ["optkit", "optkit.batch.executors", "optkit.batch.job", "scipy.optimize", "highspy",
+           "optkit.solvers.highs", "clarabel", "osqp", "scs"]
 
 
-def _forkserver_context():
-    """A forkserver context preloaded with optkit: workers fork from a clean interpreter."""
+def _forkserver_context(extra: list[str] | None = None):
+    """A forkserver context: workers fork from a clean interpreter with optkit and the batch's
+    backend modules preloaded (so a worker replaced after a crash starts warm). The fork server
+    starts once per Python session; ``extra`` modules only count for the batch that starts it."""
     global _FS_CTX
     if _FS_CTX is None:
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["optkit", "optkit.batch.executors"])
+        mods = list(dict.fromkeys(PRELOAD + list(extra or [])))
+        ctx.set_forkserver_preload([m for m in mods if importlib.util.find_spec(m.split(".")[0])])
         _FS_CTX = ctx
     return _FS_CTX
+
+
+def preload_modules(solvers: list[str]) -> list[str]:
+    """The modules of the given backends and the modules they require."""
+    from .. import registry
+
+    mods: list[str] = []
+    for name in solvers:
+        try:
+            b = registry.get(name)
+        except Exception:  # noqa: BLE001 - reported when the batch runs
+            continue
+        mods.append(type(b).__module__)
+        mods.extend(getattr(b, "requires", ()) or ())
+    return mods
 
 
 def dumps_job(job: Job) -> bytes:
@@ -162,7 +184,7 @@ class _Slot:
     allowed and no solver has run in the parent.
     """
 
-    def __init__(self, jobs, memory_limit, method: str = "forkserver"):
+    def __init__(self, jobs, memory_limit, method: str = "forkserver", preload=None):
         self.method = method
         self.proc = None
         if method == "fork":
@@ -179,7 +201,7 @@ class _Slot:
             self.conn, self.pid = parent_conn, pid
             self.sentinel = os.pidfd_open(pid)
         elif method == "forkserver":
-            ctx = _forkserver_context()
+            ctx = _forkserver_context(preload)
             parent_conn, child_conn = ctx.Pipe()
             self.proc = ctx.Process(target=_forkserver_entry, args=(child_conn, memory_limit),
                                     daemon=False, name="optkit-batch-worker")
@@ -310,6 +332,7 @@ def run_local(jobs: list[Job], on_outcome: Callable[[int, dict], None], workers:
     """
     todo = list(range(len(jobs))) if order is None else list(order)
     depth = max(1, int(prefetch)) if reuse else 1
+    preload = preload_modules(sorted({jobs[i].solver for i in todo})) if method != "fork" else None
     # group by problem so that a slot can reuse the model it built last
     groups: OrderedDict[str, deque] = OrderedDict()
     for i in todo:
@@ -404,7 +427,7 @@ def run_local(jobs: list[Job], on_outcome: Callable[[int, dict], None], workers:
                             continue
                     if s is None:
                         s = slots[k] = _Slot(jobs if method == "fork" else None, memory_limit,
-                                             method)
+                                             method, preload)
                     counter += 1
                     logpath = str(logdir / f"job{counter}.log")
                     s.queue.append((i, logpath))
