@@ -34,3 +34,18 @@ def test_dask_matches_local(tmp_path, mps_dir):
     assert D[("garbage", "highs")]["status"] == "READ_ERROR"
     # the same job keys: a dask store resumes a local batch and vice versa
     assert {r["job_key"] for r in local} == {r["job_key"] for r in dask}
+
+
+def test_dask_scheduler_address(tmp_path, mps_dir):
+    """executor='dask' with the address of a running scheduler (here a LocalCluster's)."""
+    require_module("distributed")
+    from distributed import LocalCluster
+
+    lib = ok.problems.load(f"folder:{mps_dir}", names=["afiro", "lseu", "woodinfe"])
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=40) as cluster:
+        runs = ok.batch.run(lib, ["highs"], executor="dask", scheduler=cluster.scheduler_address,
+                            time_limit=30, store=tmp_path / "s.sqlite", progress=False)
+    st = {r["instance"]: r for r in runs}
+    assert st["lseu"]["status"] == "OPTIMAL" and st["lseu"]["objective"] == pytest.approx(1120.0)
+    assert st["woodinfe"]["status"] == "INFEASIBLE"
