@@ -186,6 +186,13 @@ def main(argv=None) -> int:
         if w == 1:
             rows.append(("ok.batch re-run, all stored (resume check)", w, N, t2, CPU["last"], ""))
 
+    store = tmp / "fork1.sqlite"
+    t, runs = timed(lambda: ok.batch.run(lib, ["highs"], workers=1, time_limit=30, store=store,
+                                         start_method="fork", progress=False))
+    assert runs.ran == N and all(r["status"] == "OPTIMAL" for r in runs)
+    rows.append(("ok.batch local, reused workers, start_method='fork'", 1, N, t, CPU["last"],
+                 "workers forked from this process: nothing pickled"))
+
     libs = ok.problems.load(library, count=sub)
     t, runs = timed(lambda: ok.batch.run(libs, ["highs"], workers=2, time_limit=30, reuse=False,
                                          store=tmp / "noreuse.sqlite", progress=False))
