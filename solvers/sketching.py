@@ -14,10 +14,10 @@ Kaczmarz), and solve the small s×s system (SᵀK²S) w = Sᵀr by least squares
 
 Three engines, chosen by :class:`SketchSolver`:
 
-- ``dense``: d small, K held dense, single-vector sketches. Sketches are drawn in chunks from a
-  numpy Generator (so runs are reproducible from the seed), K s and K² s for the whole chunk come
-  from one matrix product, and the sequential projections run in a compiled loop (numba when it is
-  installed, the same arithmetic in Python otherwise).
+- ``dense``: d small, K held dense, single-vector sketches. The sequential projections run in a
+  compiled loop (numba when installed, the same arithmetic in plain Python otherwise), one K s per
+  step with sᵀr = (Ks)ᵀz − sᵀb; Kaczmarz rows come from the numpy Generator, Gaussian vectors from
+  the kernel's generator seeded per chunk from it, so runs are reproducible from the seed.
 - ``sparse``: K a scipy.sparse matrix (large d), any block size; block Kaczmarz factorises the
   sparse s×s Gram matrix K_I K_Iᵀ.
 - ``operator``: K only through products v ↦ K v (matrix-free; B v from Hessian-vector products).
@@ -52,45 +52,62 @@ EPS = np.finfo(float).eps
 
 
 @_njit(cache=True)
-def _gv_chunk(S, KS, K2S, nn, z, r, thr2, check):  # pragma: no cover - compiled
-    """Run the rank-one Gaussian projections of one chunk; stop early when ‖r‖² ≤ thr2."""
-    T, d = S.shape
+def _residual_sq(K, z, b):  # pragma: no cover - compiled
+    d = z.shape[0]
+    rr = 0.0
+    for i in range(d):
+        ri = -b[i]
+        for j in range(d):
+            ri += K[i, j] * z[j]
+        rr += ri * ri
+    return rr
+
+
+@_njit(cache=True)
+def _gv_chunk(K, b, z, T, seed, thr2, check):  # pragma: no cover - compiled
+    """T Gaussian rank-one projections (s drawn from a generator seeded with ``seed``);
+    sᵀr is formed as (Ks)ᵀz − sᵀb, so one product K s per step. Stops early when ‖r‖² ≤ thr2."""
+    np.random.seed(seed)
+    d = z.shape[0]
+    s = np.empty(d)
+    Ks = np.empty(d)
     for t in range(T):
-        if nn[t] > 0.0:
-            sr = 0.0
+        for j in range(d):
+            s[j] = np.random.standard_normal()
+        nn = 0.0
+        sr = 0.0
+        for i in range(d):
+            acc = 0.0
             for j in range(d):
-                sr += S[t, j] * r[j]
-            c = sr / nn[t]
-            for j in range(d):
-                z[j] -= c * KS[t, j]
-                r[j] -= c * K2S[t, j]
-        if (t + 1) % check == 0:
-            rr = 0.0
-            for j in range(d):
-                rr += r[j] * r[j]
-            if rr <= thr2:
-                return t + 1
+                acc += K[i, j] * s[j]
+            Ks[i] = acc
+            nn += acc * acc
+            sr += acc * z[i] - s[i] * b[i]
+        if nn > 0.0:
+            c = sr / nn
+            for i in range(d):
+                z[i] -= c * Ks[i]
+        if (t + 1) % check == 0 and _residual_sq(K, z, b) <= thr2:
+            return t + 1
     return T
 
 
 @_njit(cache=True)
-def _rk_chunk(idx, K, K2, rn2, z, r, thr2, check):  # pragma: no cover - compiled
-    """Run randomized-Kaczmarz projections on rows idx; stop early when ‖r‖² ≤ thr2."""
+def _rk_chunk(idx, K, b, rn2, z, thr2, check):  # pragma: no cover - compiled
+    """Randomized-Kaczmarz projections on rows idx (r_i = K_i z − b_i); early stop on ‖r‖²."""
     T = idx.shape[0]
     d = z.shape[0]
     for t in range(T):
         i = idx[t]
         if rn2[i] > 0.0:
-            c = r[i] / rn2[i]
+            ri = -b[i]
+            for j in range(d):
+                ri += K[i, j] * z[j]
+            c = ri / rn2[i]
             for j in range(d):
                 z[j] -= c * K[i, j]
-                r[j] -= c * K2[i, j]
-        if (t + 1) % check == 0:
-            rr = 0.0
-            for j in range(d):
-                rr += r[j] * r[j]
-            if rr <= thr2:
-                return t + 1
+        if (t + 1) % check == 0 and _residual_sq(K, z, b) <= thr2:
+            return t + 1
     return T
 
 
@@ -111,7 +128,7 @@ class SketchSolver:
     ``kfro`` is ‖K‖_F (used for the rounding floor). ``rng`` is a numpy Generator.
     """
 
-    CHUNK = 512
+    CHUNK = 8192
 
     def __init__(self, b: np.ndarray, rng: np.random.Generator, sketch: str = "gaussian",
                  block_size: int = 1, K=None, matvec: Callable | None = None,
@@ -140,7 +157,7 @@ class SketchSolver:
             self._mv = self.K.__matmul__
             self.engine = "dense" if self.block == 1 else "dense-block"
             if self.engine == "dense":
-                self.K2 = self.K @ self.K
+                self.K = np.ascontiguousarray(self.K)
                 self.rn2 = np.einsum("ij,ij->i", self.K, self.K)
         self.products = 0  # K products (or K-row extractions) used
 
@@ -173,17 +190,14 @@ class SketchSolver:
     def _chunk(self, T: int, threshold: float) -> int:
         thr2 = threshold * threshold
         if self.engine == "dense":
-            check = 16
+            check = max(16, min(256, 4 * self.d))
             if self.sketch == "gaussian":
-                S = self.rng.standard_normal((T, self.d))
-                KS = S @ self.K
-                K2S = KS @ self.K
-                nn = np.einsum("ij,ij->i", KS, KS)
-                done = _gv_chunk(S, KS, K2S, nn, self.z, self.r, thr2, check)
+                seed = int(self.rng.integers(0, 2**31 - 1))
+                done = _gv_chunk(self.K, self.b, self.z, T, seed, thr2, check)
             else:
                 idx = self.rng.integers(0, self.d, size=T)
-                done = _rk_chunk(idx, self.K, self.K2, self.rn2, self.z, self.r, thr2, check)
-            self.products += 2 * done
+                done = _rk_chunk(idx, self.K, self.b, self.rn2, self.z, thr2, check)
+            self.products += done
             return int(done)
         for t in range(T):
             self._block_step()
