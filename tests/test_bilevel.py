@@ -230,9 +230,12 @@ def test_kkt_big_m_active_is_detected_and_enlarged():
 # ---------------------------------------------------------------------------- lv-hba
 def test_lv_hba_llc_n100_reaches_1e_2():
     """Acceptance: LLC toy n = 100 from 10·1, paper hyperparameters, 10⁵ iterations (~6 s)."""
+    from optkit.solvers.lv_hba import PAPER_SETTINGS
+
     B = _lib()
     bl = B.llc(100)
-    res = ok.solve(bl, "lv-hba", max_iter=100_000, x0=bl.start_point, seed=0, measure_gap=False)
+    res = ok.solve(bl, "lv-hba", max_iter=100_000, x0=bl.start_point, seed=0, measure_gap=False,
+                   **PAPER_SETTINGS)
     rel = res.history[-1]["rel_error_x"]
     assert rel <= 1e-2, rel
     assert res.iterations == 100_000 and res.termination == Termination.ITERATION_LIMIT
@@ -241,13 +244,22 @@ def test_lv_hba_llc_n100_reaches_1e_2():
     assert res.lower_feasibility <= 1e-10  # the coupled equality is kept by the projection onto C
 
 
-@pytest.mark.parametrize("name", ["bard1984_ex1", "aiyoshi_shimizu1984", "bard1988_ex1", "tuy2007"])
+def test_lv_hba_llc_n100_defaults_reach_2e_3_in_20000_iterations():
+    B = _lib()
+    bl = B.llc(100)
+    res = ok.solve(bl, "lv-hba", max_iter=20_000, x0=bl.start_point, measure_gap=False)
+    assert res.history[-1]["rel_error_x"] <= 2e-3
+    assert abs(res.upper_objective - 5.0) <= 0.1
+
+
+@pytest.mark.parametrize("name", ["bard1984_ex1", "aiyoshi_shimizu1984", "bard1988_ex1", "tuy2007",
+                                  "shimizu_aiyoshi1981_ex1", "shimizu_aiyoshi1981_ex2", "desilva1978"])
 def test_lv_hba_reaches_published_optimum(name):
     B = _lib()
     bl = getattr(B, name)()
     res = ok.solve(bl, "lv-hba", max_iter=20_000)
     assert abs(res.upper_objective - bl.known_objective) <= 1e-2 * max(1.0, abs(bl.known_objective))
-    assert res.primal_status == PrimalStatus.FEASIBLE
+    assert res.primal_status in (PrimalStatus.FEASIBLE, PrimalStatus.NEARLY_FEASIBLE)
 
 
 def test_lv_hba_refuses_nonconvex_lower_level():
