@@ -15,7 +15,8 @@ Two paths:
 
   optkit then measures KKT residuals on the LinearForm and maps x, y back to user variables, so
   LinearProblem and MPS/LP files also work through cvxpy.
-* **model** (conic): a copy ``cp.Problem(objective, constraints)`` of the user's problem is solved
+* **model** (conic, and MIQPs written in cvxpy — optkit's LinearForm compiler reads cvxpy's HiGHS
+  data, which has no MIQP; cvxpy then picks SCIP when pyscipopt is installed): a copy ``cp.Problem(objective, constraints)`` of the user's problem is solved
   as is; the objective is cvxpy's (user units), ``value()``/``dual()`` read the variables' and
   constraints' values captured right after the solve, and ``kkt['feasibility']`` is the largest
   ``constraint.violation()`` (cvxpy's own residual of each constraint at the returned point).
@@ -156,13 +157,14 @@ def solve_cvxpy(problem, options: SolveOptions, is_mip: bool = False) -> tuple[T
 
 
 class CvxpyBackend(Backend):
-    """Any cvxpy solver: linear path for lp/qp/milp, whole-model path for conic problems."""
+    """Any cvxpy solver: linear path for lp/qp/milp, whole-model path for conic (and cvxpy MIQP)."""
 
     name = "cvxpy"
     accepts = frozenset({"lp", "qp", "milp", "miqp", "conic"})  # miqp needs SCIP (pyscipopt)
     requires = ("cvxpy",)
     options = {"cvxpy_solver": None}  # None: cvxpy picks; else CLARABEL, OSQP, SCS, HIGHS, SCIPY, ...
-    description = "cvxpy with any installed solver (Clarabel, OSQP, SCS, HiGHS): LP, QP, MILP, conic"
+    description = ("cvxpy with any installed solver (Clarabel, OSQP, SCS, HiGHS; SCIP for MIQP): "
+                   "LP, QP, MILP, MIQP, conic")
 
     def version(self) -> str:
         import cvxpy as cp
@@ -181,8 +183,6 @@ class CvxpyBackend(Backend):
     # ------------------------------------------------------------------ linear path
     def solve_linear(self, form, options: SolveOptions) -> Result:
         """Rebuild the LinearForm in cvxpy, solve, and return x, y in form coordinates."""
-        import cvxpy as cp
-
         crossed = np.flatnonzero(form.lb > form.ub)
         rows_crossed = np.flatnonzero(form.rl > form.ru)
         if crossed.size or rows_crossed.size:
