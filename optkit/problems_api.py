@@ -36,7 +36,8 @@ from typing import Any, Callable, Protocol, runtime_checkable
 from .errors import InvalidProblemError, UnknownSolverError
 
 ENTRY_GROUP = "optkit.problems"
-EXPECTED = ("optimal", "infeasible", "unbounded", "read_error", "bad_data", "unsupported")
+EXPECTED = ("optimal", "infeasible", "unbounded", "read_error", "bad_data", "unsupported",
+            "front")  # front: a multiobjective instance whose Pareto front is expected
 MODEL_SUFFIXES = (".mps", ".lp", ".mps.gz", ".lp.gz", ".qps", ".qps.gz")
 
 
@@ -46,7 +47,9 @@ class Instance:
 
     ``build()`` takes no argument and returns an optkit model (ok.Problem, ok.NLP,
     ok.LinearProblem, ok.Bilevel, ok.MultiObjective, ...). ``expected`` is one of
-    optimal | infeasible | unbounded | read_error | bad_data | unsupported; ``known_objective`` is
+    optimal | infeasible | unbounded | read_error | bad_data | unsupported | front (a
+    multiobjective instance: a complete Pareto front is expected; ``meta["reference_front"]`` or
+    ``meta["exact_front"]``, an array or zero-arg callable, lets reports measure it); ``known_objective`` is
     the published / independently computed optimal value (minimisation units of the model).
     """
 

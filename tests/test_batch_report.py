@@ -112,3 +112,33 @@ def test_report_of_a_real_store(tmp_path, mps_dir):
     assert "✓ READ_ERROR" in md and "✓ INFEASIBLE" in md
     with pytest.raises(FileNotFoundError, match="no batch store"):
         ok.batch.report(tmp_path / "missing.sqlite", tmp_path / "x")
+
+
+def test_multiobjective_rows_and_front_plot(tmp_path):
+    """Pareto-front results become FRONT rows with IGD / hypervolume against the reference front."""
+    import os
+
+    from conftest import require_backend
+
+    require_backend("weighted-sum")
+    try:
+        lib = ok.problems.load("moo")
+    except Exception as exc:  # the library belongs to the multiobjective area
+        if os.environ.get("OPTKIT_REQUIRE_BACKENDS") == "1":
+            pytest.fail(f"library 'moo' does not load: {exc}")
+        pytest.skip(f"library 'moo' does not load: {exc}")
+    sel = [i for i in lib if i.name in ("bnh", "srn")]
+    runs = ok.batch.run(sel, ["weighted-sum"], workers=2, time_limit=60,
+                        store=tmp_path / "mo.sqlite", progress=False)
+    assert len(runs) == 2
+    for r in runs:
+        assert r["status"] in ("FRONT", "FRONT_INCOMPLETE")
+        m = r["metrics"]
+        assert m["points"] == len(m["front"]) > 5 and len(m["front"][0]) == 2
+        assert math.isfinite(m["igd"]) and m["igd"] >= 0
+        if r["instance"] == "bnh":  # BNH's front is convex: weighted sums cover it
+            assert m["hv_ratio"] > 0.9
+        assert verdict(r) == ("correct" if r["status"] == "FRONT" else "failed")
+    paths = ok.batch.report(tmp_path / "mo.sqlite", tmp_path / "rep")
+    assert "fronts" in paths["png"]
+    assert "## Multiobjective fronts" in paths["markdown"].read_text()

@@ -135,6 +135,11 @@ def execute(job: Job, cache: ModelCache | None = None) -> dict:
                    message=f"solve: {type(exc).__name__}: {exc}", log_extra=traceback.format_exc())
         return out
     out["solve_time"] = time.perf_counter() - t1
+    if _is_front(res):
+        out.update(_front_outcome(res, job))
+        if cached:
+            out["message"] = (out["message"] + " " if out["message"] else "") + "[model reused]"
+        return out
     obj = res.objective
     if obj is not None:
         try:
@@ -154,6 +159,56 @@ def execute(job: Job, cache: ModelCache | None = None) -> dict:
     if res.extra.get("traceback"):
         out["log_extra"] = res.extra["traceback"]
     return out
+
+
+MAX_FRONT = 2000
+
+
+def _is_front(res) -> bool:
+    """A multiobjective result (ParetoResult: F, X, complete) rather than a single-level one."""
+    return hasattr(res, "F") and hasattr(res, "complete") and not hasattr(res, "termination")
+
+
+def _front_outcome(res, job: Job) -> dict:
+    """Columns for a ParetoResult: status FRONT / FRONT_INCOMPLETE / NO_FRONT; ``metrics`` holds
+    the number of points, the front itself (≤ 2000 points, user units) and, when the instance's
+    meta has ``reference_front`` or ``exact_front`` (an array or a zero-arg callable returning
+    one), IGD, IGD⁺ and the normalised hypervolume ratio against it."""
+    import numpy as np
+
+    F = np.asarray(res.F, dtype=float)
+    n = int(F.shape[0]) if F.ndim == 2 else 0
+    status = "NO_FRONT" if n == 0 else ("FRONT" if res.complete else "FRONT_INCOMPLETE")
+    metrics: dict[str, Any] = {"points": n, "complete": bool(res.complete)}
+    if n:
+        keep = F if n <= MAX_FRONT else F[np.linspace(0, n - 1, MAX_FRONT).astype(int)]
+        metrics["front"] = keep.tolist()
+    ref = job.instance.meta.get("reference_front", job.instance.meta.get("exact_front"))
+    if n and ref is not None:
+        try:
+            R = np.asarray(ref() if callable(ref) else ref, dtype=float)
+            if R.ndim == 2 and R.shape[0]:
+                k = min(R.shape[0], 500)
+                metrics["reference"] = R[np.linspace(0, R.shape[0] - 1, k).astype(int)].tolist()
+            metrics["igd"] = float(res.igd(R))
+            metrics["igd_plus"] = float(res.igd_plus(R))
+            hv, hv_ref = float(res.normalised_hypervolume(R)), None
+            try:  # the reference front's own normalised hypervolume, for a ratio
+                from ..multiobjective.indicators import normalised_hypervolume
+
+                s = np.ones(F.shape[1]) if res.senses is None else np.asarray(res.senses, float)
+                hv_ref = float(normalised_hypervolume(R * s, R * s))
+            except Exception:  # noqa: BLE001
+                pass
+            metrics["hv_norm"] = hv
+            if hv_ref:
+                metrics["hv_ratio"] = hv / hv_ref
+        except Exception as exc:  # noqa: BLE001 - indicators are extras
+            metrics["indicator_error"] = f"{type(exc).__name__}: {exc}"
+    return {"status": status, "termination": status, "primal_status": None, "objective": None,
+            "iterations": None, "metrics": _plain(metrics),
+            "evaluations": _plain(dict(getattr(res, "counts", {}) or {})),
+            "message": getattr(res, "message", "") or ""}
 
 
 def _history(h) -> list | None:

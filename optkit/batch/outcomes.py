@@ -12,6 +12,8 @@ errors) and ``unknown`` (nothing to compare with). Agreement rules:
 - expected ``unbounded``: UNBOUNDED or INFEASIBLE_OR_UNBOUNDED.
 - expected ``read_error`` / ``bad_data`` / ``unsupported``: status READ_ERROR / BAD_DATA /
   UNSUPPORTED (a clear error, not a crash).
+- expected ``front`` (multiobjective): status FRONT, a complete nonempty Pareto front (its
+  quality against a reference front is in ``metrics``: IGD, hypervolume ratio).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ CLAIMS = {
     "read_error": ("READ_ERROR",),
     "bad_data": ("BAD_DATA",),
     "unsupported": ("UNSUPPORTED",),
+    "front": ("FRONT",),
 }
 # statuses that are a claim about the problem (as opposed to "gave up")
 ASSERTIVE = set(SUCCESS) | {"INFEASIBLE", "LOCALLY_INFEASIBLE", "INFEASIBLE_OR_UNBOUNDED",

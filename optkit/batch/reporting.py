@@ -146,6 +146,39 @@ def _plots(rows: list[dict], tau: float) -> dict[str, bytes]:
         pngs["perf_profile"] = _fig_to_png(fig)
         plt.close(fig)
 
+    # Pareto fronts (2-objective multiobjective rows)
+    fronts = front_rows(rows)
+    if fronts:
+        names = sorted({r["instance"] for r in fronts})[:6]
+        cols = min(3, len(names))
+        nrows = (len(names) + cols - 1) // cols
+        fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.6 * nrows), squeeze=False)
+        labels_all = sorted({r["label"] for r in fronts})
+        colors = {lab: plt.get_cmap("tab10")(i % 10) for i, lab in enumerate(labels_all)}
+        for ax, name in zip(axes.ravel(), names):
+            ref_drawn = False
+            for r in sorted((r for r in fronts if r["instance"] == name), key=lambda r: r["label"]):
+                m = r["metrics"]
+                if m.get("reference") and not ref_drawn:
+                    R = np.asarray(m["reference"])
+                    o = np.argsort(R[:, 0])
+                    ax.plot(R[o, 0], R[o, 1], ".", ms=2, color="0.6", label="reference")
+                    ref_drawn = True
+                F = np.asarray(m["front"])
+                ax.scatter(F[:, 0], F[:, 1], s=12, color=colors[r["label"]], label=r["label"])
+            ax.set_title(name, fontsize=10)
+            ax.grid(alpha=0.3)
+            ax.tick_params(labelsize=7)
+        for ax in axes.ravel()[len(names):]:
+            ax.axis("off")
+        handles, labs = axes.ravel()[0].get_legend_handles_labels()
+        fig.legend(handles, labs, loc="lower center", ncol=min(5, len(labs)), fontsize=8,
+                   bbox_to_anchor=(0.5, -0.02))
+        fig.suptitle("Pareto fronts (objective 1 vs objective 2)")
+        fig.tight_layout(rect=(0, 0.05, 1, 1))
+        pngs["fronts"] = _fig_to_png(fig)
+        plt.close(fig)
+
     # data profile
     dp = data_profile_inputs(rows)
     if dp is not None:
@@ -163,6 +196,30 @@ def _plots(rows: list[dict], tau: float) -> dict[str, bytes]:
         pngs["data_profile"] = _fig_to_png(fig)
         plt.close(fig)
     return pngs
+
+
+def front_rows(rows: list[dict]) -> list[dict]:
+    """Rows holding a 2-objective Pareto front in ``metrics``."""
+    out = []
+    for r in rows:
+        m = r.get("metrics") or {}
+        F = m.get("front")
+        if F and len(F[0]) == 2:
+            out.append(r)
+    return out
+
+
+def front_table(rows: list[dict]) -> list[list]:
+    """Per label: jobs, complete fronts, mean points, mean IGD, mean hypervolume ratio."""
+    out = []
+    mo = [r for r in rows if (r.get("metrics") or {}).get("points") is not None]
+    for lab in sorted({r["label"] for r in mo}):
+        rs = [r["metrics"] for r in mo if r["label"] == lab]
+        mean = lambda k: (float(np.mean([m[k] for m in rs if m.get(k) is not None]))  # noqa: E731
+                          if any(m.get(k) is not None for m in rs) else None)
+        out.append([lab, len(rs), sum(bool(m.get("complete")) and m["points"] > 0 for m in rs),
+                    mean("points"), mean("igd"), mean("igd_plus"), mean("hv_ratio")])
+    return out
 
 
 def data_profile_inputs(rows: list[dict]):
@@ -250,6 +307,15 @@ def build_markdown(rows: list[dict], title: str, images: dict[str, str]) -> str:
                                             for l in sorted(counts)]), ""]
     if "status" in images:
         parts += [f"![outcomes]({images['status']})", ""]
+    ft = front_table(rows)
+    if ft:
+        parts += ["## Multiobjective fronts", "",
+                  "Per solver: complete fronts, mean number of points, mean IGD and IGD⁺ to the "
+                  "reference front (lower is better) and mean hypervolume ratio to it (normalised "
+                  "by the reference front's ideal and nadir, reference point 1.1; 1 = as good).", "",
+                  _md_table(["solver", "jobs", "complete", "points", "IGD", "IGD⁺", "HV ratio"], ft), ""]
+        if "fronts" in images:
+            parts += [f"![Pareto fronts]({images['fronts']})", ""]
     parts += ["## Performance profile (Dolan–Moré)", "",
               "ρ(τ) = fraction of problems a solver answers correctly (optimum, or a correct "
               "infeasible/unbounded claim) within τ times the fastest solver's time (times "

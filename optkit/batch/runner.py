@@ -169,7 +169,7 @@ def run(library, solvers, settings=None, seeds=None, workers: int = 1,
 
 
 _OUTCOME = {"status", "termination", "primal_status", "objective", "iterations", "kkt",
-            "evaluations", "history", "build_time", "solve_time", "wall_time", "message", "log",
+            "evaluations", "history", "metrics", "build_time", "solve_time", "wall_time", "message", "log",
             "worker"}
 
 

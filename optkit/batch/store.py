@@ -25,6 +25,8 @@ Schema (table ``runs``; JSON columns hold text)::
     kkt             TEXT   JSON of optkit's measured residuals
     evaluations     TEXT   JSON of oracle counters
     history         TEXT   JSON list of per-iteration dicts (NULL when the solver keeps none)
+    metrics         TEXT   JSON of result-kind extras: for a Pareto front its points, the front
+                           (≤ 2000 points) and IGD / IGD⁺ / hypervolume against a reference front
     build_time      REAL   seconds to build the model (0 when reused from the previous job)
     solve_time      REAL   seconds inside ok.solve
     wall_time       REAL   seconds from dispatch to row, measured by the parent
@@ -57,11 +59,12 @@ COLUMNS: list[tuple[str, str]] = [
     ("settings", "TEXT"), ("seed", "INTEGER"), ("time_limit", "REAL"), ("versions", "TEXT"),
     ("status", "TEXT"), ("termination", "TEXT"), ("primal_status", "TEXT"), ("objective", "REAL"),
     ("iterations", "INTEGER"), ("kkt", "TEXT"), ("evaluations", "TEXT"), ("history", "TEXT"),
+    ("metrics", "TEXT"),
     ("build_time", "REAL"), ("solve_time", "REAL"), ("wall_time", "REAL"), ("message", "TEXT"),
     ("log", "TEXT"), ("worker", "TEXT"), ("batch_id", "TEXT"), ("finished", "REAL"),
 ]
 NAMES = [c for c, _ in COLUMNS]
-JSON_COLUMNS = ("settings", "versions", "kkt", "evaluations", "history")
+JSON_COLUMNS = ("settings", "versions", "kkt", "evaluations", "history", "metrics")
 
 
 class Store:
@@ -78,6 +81,10 @@ class Store:
             con.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
             con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             con.execute("CREATE INDEX IF NOT EXISTS runs_solver ON runs(solver, label)")
+            have = {r[1] for r in con.execute("PRAGMA table_info(runs)")}
+            for c, t in COLUMNS:  # stores written by an older optkit gain the new columns
+                if c not in have:
+                    con.execute(f"ALTER TABLE runs ADD COLUMN {c} {t}")
 
     @property
     def connection(self) -> sqlite3.Connection:
