@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-ORDER = ["overhead", "sketch_newton", "bilevel", "pareto", "batch"]
+ORDER = ["overhead", "backends_modelling", "sketch_newton", "bilevel", "pareto", "batch"]
 INTRO = """# Benchmarks
 
 Every table here was measured by a script in `benchmarks/`. The script times optkit and its peers

@@ -22,7 +22,7 @@ import optkit as ok
 
 HERE = Path(__file__).resolve().parent
 SHARED_MPS = HERE.parent.parent / "shared" / "data" / "mps"
-AREAS = ["sketch_newton", "bilevel", "pareto", "batch"]
+AREAS = ["backends_modelling", "sketch_newton", "bilevel", "pareto", "batch"]
 
 
 def _row(label: str, res: ok.Result) -> str:

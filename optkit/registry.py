@@ -23,7 +23,7 @@ PREFERENCE = {
     "lp": ["highs", "scipy", "cvxpy", "pyomo"],
     "milp": ["highs", "scipy", "pyomo", "cvxpy"],
     "qp": ["highs", "cvxpy", "ipopt", "scipy", "pyomo"],
-    "miqp": ["pyomo", "cvxpy"],
+    "miqp": ["cvxpy"],
     "conic": ["cvxpy"],
     "nlp": ["ipopt", "scipy", "pyomo"],
     "bilevel": ["kkt", "lv-hba"],

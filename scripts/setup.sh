@@ -24,9 +24,9 @@ stamp=.venv/.optkit-installed
 want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
-  extras="dask,plot,moo,data,test,all"
+  extras="dask,plot,moo,data,test,mip,all"
   if ! pkg-config --exists ipopt 2>/dev/null; then
-    extras="dask,plot,moo,data,test"   # cyipopt needs IPOPT's library to build
+    extras="dask,plot,moo,data,test,mip"   # cyipopt needs IPOPT's library to build
   fi
   .venv/bin/python -m pip install -q -e ".[${extras}]"
   echo "$want" > "$stamp"

@@ -65,7 +65,9 @@ class HighsBackend(Backend):
 
         h = getattr(self._local, "highs", None)
         if h is None:
-            h = highspy.Highs()
+            from optkit.native import new_highs
+
+            h = new_highs()
             self._local.highs = h
         else:
             h.clearModel()
@@ -94,6 +96,9 @@ class HighsBackend(Backend):
         info = h.getInfo()
         sol = h.getSolution()
         x = y = None
+        if form.n == 0 and term == Termination.OPTIMAL:
+            return Result(termination=term, x=np.zeros(0), y=np.zeros(form.m), iterations=0,
+                          message="empty model")
         if sol.value_valid and term not in (Termination.INFEASIBLE, Termination.UNBOUNDED,
                                             Termination.INFEASIBLE_OR_UNBOUNDED):
             x = np.array(sol.col_value, dtype=float)

@@ -54,7 +54,14 @@ def compile_linear(problem, name: str = "cvxpy-linear") -> CompiledLinear:
     import cvxpy as cp
     import cvxpy.settings as s
 
-    data, chain, inverses = problem.get_problem_data(cp.HIGHS)
+    from ..errors import UnsupportedProblemError
+
+    try:
+        data, chain, inverses = problem.get_problem_data(cp.HIGHS)
+    except cp.error.SolverError as exc:  # e.g. MIQP: cvxpy's HiGHS path refuses it
+        raise UnsupportedProblemError(
+            f"this problem has no LinearForm through cvxpy's HiGHS data path ({exc}); mixed-integer "
+            f"QPs written in cvxpy are solved whole by the 'cvxpy' backend (SCIP)") from exc
     if "P" in data:  # QP interface: A x = b, F x <= G
         n = int(data["n_var"])
         A_eq, b_eq = sp.csr_matrix(data["A"]), np.asarray(data["b"], float)

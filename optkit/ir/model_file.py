@@ -76,9 +76,11 @@ def read_model_file(path: str | os.PathLike) -> LinearForm:
         _scan_lp(path, text)
     else:
         _scan_mps(path, text)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    status = h.readModel(path)
+    from ..native import new_highs, quiet_stdout
+
+    h = new_highs()
+    with quiet_stdout():
+        status = h.readModel(path)
     if status == highspy.HighsStatus.kError:
         raise ReadError(f"{path}: not a readable MPS or LP file (HiGHS's reader rejected it)")
     lp = h.getLp()
