@@ -94,8 +94,13 @@ def _cmd_batch(a) -> int:
                time_limit=a.time_limit, memory_limit=a.memory_limit, store=a.store,
                executor=a.executor, scheduler=a.scheduler, progress=not a.no_progress,
                params=params)
+    from .batch.outcomes import verdict
+
     print(f"{runs.jobs} jobs: {runs.ran} run now, {runs.skipped} already in {runs.store}")
     print(summary(runs))
+    v = [verdict(r) for r in runs]
+    print("against expected outcomes: " + ", ".join(
+        f"{k} {v.count(k)}" for k in ("correct", "wrong", "failed", "unknown") if v.count(k)))
     if a.report:
         from .batch.reporting import write_report
 

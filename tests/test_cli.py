@@ -49,6 +49,7 @@ def test_batch_report_export(capsys, mps_dir, tmp_path):
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "6 jobs: 6 run now, 0 already in" in out
+    assert "against expected outcomes: correct 6" in out
     assert 'highs[i]: {"BAD_DATA": 1, "OPTIMAL": 2}' in out
     assert main(argv) == 0
     assert "6 jobs: 0 run now, 6 already in" in capsys.readouterr().out
