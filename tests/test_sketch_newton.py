@@ -168,3 +168,11 @@ def test_iteration_limit_status():
 def test_hs7_value():
     res = ok.solve(hs_eq.build("HS7"), "exact-newton", tol=1e-9)
     assert res.objective == pytest.approx(-math.sqrt(3), abs=1e-8)
+
+
+def test_equilibrated_sketches_pde_n8():
+    # Ruiz-equilibrated Kaczmarz (sketch-and-project in a weighted norm) reaches N = 8
+    res = ok.solve(pde_control.build(8), "sketch-newton", sketch="kaczmarz", equilibrate=True,
+                   max_sketch_steps=10 ** 6)
+    assert res.termination == Termination.LOCALLY_OPTIMAL and res.iterations <= 10
+    assert res.objective == pytest.approx(pde_control.optimum(8), rel=1e-5)
