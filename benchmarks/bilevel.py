@@ -107,7 +107,8 @@ def convergence_plots(img: Path, llc_iters: int, quick: bool) -> list[str]:
 
     res = ok.solve(bl, "lv-hba", max_iter=llc_iters, x0=bl.start_point, measure_gap=False,
                    history_every=max(1, llc_iters // 400))
-    paper = ok.solve(B.llc(100), "lv-hba", max_iter=llc_iters, x0=bl.start_point, measure_gap=False,
+    bl_p = B.llc(100)
+    paper = ok.solve(bl_p, "lv-hba", max_iter=llc_iters, x0=bl_p.start_point, measure_gap=False,
                      history_every=max(1, llc_iters // 400), **PAPER_SETTINGS)
     kkt = ok.solve(B.llc(100), "kkt")
     h = res.history

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import UnsupportedProblemError
+from ..errors import InvalidProblemError, UnsupportedProblemError
 
 
 @dataclass
@@ -66,7 +66,7 @@ class JointIndex:
         v = np.zeros(self.size) if default is None else np.array(default, float)
         for var, val in values.items():
             if var.id not in self.offsets:
-                raise UnsupportedProblemError(f"{var.name()} is not a variable of this bilevel model")
+                raise InvalidProblemError(f"{var.name()} is not a variable of this bilevel model")
             arr = np.broadcast_to(np.asarray(val, float), var.shape)
             v[self.slice(var)] = np.ravel(arr, order="F")
         return v
