@@ -313,3 +313,16 @@ def test_library_lists_toys_and_classics():
     assert all(i.source for i in classic)
     mb = next(i for i in insts if i.name == "bard1988-ex1")
     assert mb.known_objective == 17.0 and mb.build().name == "bard1988-ex1"
+
+
+def test_start_point_errors_and_exact_gap_history():
+    B = _lib()
+    bl, other = B.llc(3), B.llc(3)
+    with pytest.raises(InvalidProblemError, match="not a variable of this bilevel model"):
+        ok.solve(bl, "lv-hba", max_iter=5, x0=other.start_point)
+    res = ok.solve(bl, "lv-hba", max_iter=200, x0=bl.start_point, history_every=100, history_gap=True)
+    # the recorded exact gap is f(x, y) − v(x) with v(x) = −½‖x + 1‖² − 1ᵀx (closed form)
+    assert [h["iter"] for h in res.history] == [0, 100, 200]
+    x, y1, y2 = res.x[:3], res.x[3:6], res.x[6:]
+    f = 0.5 * y1 @ y1 - x @ y1 + y2.sum()
+    assert res.history[-1]["lower_gap"] == pytest.approx(f + 0.5 * np.sum((x + 1) ** 2) + x.sum(), abs=1e-6)
