@@ -166,7 +166,7 @@ MAX_FRONT = 2000
 
 def _is_front(res) -> bool:
     """A multiobjective result (ParetoResult: F, X, complete) rather than a single-level one."""
-    return hasattr(res, "F") and hasattr(res, "complete") and not hasattr(res, "termination")
+    return hasattr(res, "F") and hasattr(res, "complete") and not hasattr(res, "kkt")
 
 
 def _front_outcome(res, job: Job) -> dict:
@@ -205,8 +205,11 @@ def _front_outcome(res, job: Job) -> dict:
                 metrics["hv_ratio"] = hv / hv_ref
         except Exception as exc:  # noqa: BLE001 - indicators are extras
             metrics["indicator_error"] = f"{type(exc).__name__}: {exc}"
-    return {"status": status, "termination": status, "primal_status": None, "objective": None,
-            "iterations": None, "metrics": _plain(metrics),
+    term = getattr(res, "termination", None)
+    ps, its = getattr(res, "primal_status", None), getattr(res, "iterations", None)
+    return {"status": status, "termination": str(term) if term is not None else status,
+            "primal_status": str(ps) if ps is not None else None, "objective": None,
+            "iterations": its if isinstance(its, int) else None, "metrics": _plain(metrics),
             "evaluations": _plain(dict(getattr(res, "counts", {}) or {})),
             "message": getattr(res, "message", "") or ""}
 
