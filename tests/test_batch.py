@@ -181,3 +181,23 @@ def test_workers_are_clean_after_parent_used_highs(tmp_path, mps_dir):
     with pytest.raises(OptionError, match="start_method must be"):
         ok.batch.run(lib, ["highs"], start_method="spawn", store=tmp_path / "c.sqlite",
                      progress=False)
+
+
+def test_bilevel_rows_keep_the_lower_level_gap(tmp_path):
+    """Bilevel results: objective vs the library's known optimum, lower-level gap in metrics."""
+    import os
+
+    require_backend("kkt")
+    try:
+        lib = ok.problems.load("bilevel")
+    except Exception as exc:  # the library belongs to the bilevel area
+        if os.environ.get("OPTKIT_REQUIRE_BACKENDS") == "1":
+            pytest.fail(f"library 'bilevel' does not load: {exc}")
+        pytest.skip(f"library 'bilevel' does not load: {exc}")
+    sel = [i for i in lib if i.name == "llc-10"]
+    assert sel, "bilevel library lost its llc-10 instance"
+    runs = ok.batch.run(sel, ["kkt"], time_limit=60, store=tmp_path / "b.sqlite", progress=False)
+    r = runs[0]
+    assert r["status"] == "OPTIMAL" and verdict(r) == "correct"
+    assert r["objective"] == pytest.approx(r["known_objective"], abs=1e-6)
+    assert abs(r["metrics"]["lower_gap"]) < 1e-6

@@ -154,6 +154,9 @@ def execute(job: Job, cache: ModelCache | None = None) -> dict:
                primal_status=str(res.primal_status), objective=obj,
                iterations=res.iterations, kkt=_plain(res.kkt), evaluations=_plain(res.evaluations),
                history=_history(res.history), message=res.message or "")
+    bil = {k: getattr(res, k) for k in BILEVEL_FIELDS if getattr(res, k, None) is not None}
+    if bil:  # a BilevelResult: both levels' values, the lower-level gap f(x,y) − v(x), feasibility
+        out["metrics"] = _plain(bil)
     if cached:
         out["message"] = (out["message"] + " " if out["message"] else "") + "[model reused]"
     if res.extra.get("traceback"):
@@ -162,6 +165,8 @@ def execute(job: Job, cache: ModelCache | None = None) -> dict:
 
 
 MAX_FRONT = 2000
+BILEVEL_FIELDS = ("upper_objective", "lower_objective", "lower_value", "lower_gap",
+                  "upper_feasibility", "lower_feasibility")
 
 
 def _is_front(res) -> bool:

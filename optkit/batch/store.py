@@ -26,7 +26,9 @@ Schema (table ``runs``; JSON columns hold text)::
     evaluations     TEXT   JSON of oracle counters
     history         TEXT   JSON list of per-iteration dicts (NULL when the solver keeps none)
     metrics         TEXT   JSON of result-kind extras: for a Pareto front its points, the front
-                           (≤ 2000 points) and IGD / IGD⁺ / hypervolume against a reference front
+                           (≤ 2000 points) and IGD / IGD⁺ / hypervolume against a reference front;
+                           for a bilevel result both levels' objectives, the lower-level value
+                           v(x), the gap f(x,y) − v(x) and both levels' feasibility
     build_time      REAL   seconds to build the model (0 when reused from the previous job)
     solve_time      REAL   seconds inside ok.solve
     wall_time       REAL   seconds from dispatch to row, measured by the parent
