@@ -64,7 +64,7 @@ class _ParetoBackend(Backend):
 
 
 def _sweep(run: Run, params: np.ndarray, make, order=None, expect_infeasible=False, retry=None,
-           ray=None):
+           ray=None, polish=None):
     """Solve make(p) for each parameter p (spread order, warm start at the nearest solved p).
 
     ``retry(p, sub)`` → True asks for a second, cold start (from a random point of the box when
@@ -72,6 +72,7 @@ def _sweep(run: Run, params: np.ndarray, make, order=None, expect_infeasible=Fal
     stationary point; the better of the two (smaller t, or objective) is kept as warm start.
     ``ray(p)`` → (a, r): warm-start instead at the archived nondominated point whose normalised
     objective vector lies nearest the ray a + t·r (Pascoletti–Serafini).
+    ``polish(p, sub)`` → True adds a second stage that makes a weakly efficient point efficient.
     """
     rng = np.random.default_rng(run.seed)
     order = spread_order(params) if order is None else order
@@ -89,7 +90,7 @@ def _sweep(run: Run, params: np.ndarray, make, order=None, expect_infeasible=Fal
             x0 = solved_x[j]
         scal, t0fun, meta = make(p)
         t0 = t0fun(x0) if t0fun is not None else None
-        sub = run.solve(scal, x0, t0, meta, expect_infeasible=expect_infeasible)
+        sub = run.solve(scal, x0, t0, meta, expect_infeasible=expect_infeasible, record=False)
         left -= 1
         if sub is None:
             left += 1
@@ -97,15 +98,36 @@ def _sweep(run: Run, params: np.ndarray, make, order=None, expect_infeasible=Fal
         if retry is not None and sub.x is not None and retry(p, sub) and not run.exhausted():
             xc = _cold_start(run, rng)
             sub2 = run.solve(scal, xc, t0fun(xc) if t0fun is not None else None,
-                             {**meta, "restart": True}, expect_infeasible=expect_infeasible)
+                             {**meta, "restart": True}, expect_infeasible=expect_infeasible,
+                             record=False)
             if sub2 is not None and sub2.x is not None and sub2.feasible and (
                     not sub.feasible or (sub2.t is not None and sub.t is not None
                                          and sub2.t < sub.t)):
                 sub = sub2
+        if polish is not None and sub.x is not None and sub.feasible and polish(p, sub) \
+                and not run.exhausted():
+            # second stage: a Pareto improvement of a weakly efficient point,
+            # min Σ Ĝ_i s.t. Ĝ(x) ≤ Ĝ(x_ps), warm-started at x_ps
+            g0 = run.norm(sub.G)
+            pol = run.solve(Scalarization(c=np.ones(run.m), A=np.eye(run.m), hi=g0 + 1e-9),
+                            sub.x, None, {**meta, "polish": True}, record=False)
+            if pol is not None and pol.x is not None and pol.feasible and \
+                    np.all(run.norm(pol.G) <= g0 + 1e-7):
+                sub = pol
+                meta = {**meta, "polish": True}
         if sub.x is not None and sub.feasible:
+            run.add(sub.x, sub.G, sub.status, meta)
             solved_p.append(p)
             solved_x.append(sub.x)
     return left
+
+
+def _ps_polish(run: Run, r: np.ndarray):
+    """Polish a PS point when it has a slack row or its reference point lies outside the unit
+    simplex (extended rays can only meet the front's boundary, where weakly efficient points
+    with all rows active are common)."""
+    slack = _ps_retry(run, r)
+    return lambda a, sub: bool(np.any(a < 0)) or slack(a, sub)
 
 
 def _extreme_starts(run: Run):
@@ -251,7 +273,7 @@ class PascolettiSerafiniBackend(_ParetoBackend):
             return scal, _start_t(run, a, r), {"reference": a.tolist(), "direction": r.tolist()}
 
         left = _sweep(run, Aref, make, retry=_ps_retry(run, r) if options.get("restart") else None,
-                      ray=lambda a: (a, r))
+                      ray=lambda a: (a, r), polish=_ps_polish(run, r))
         return run.finish(left)
 
 
@@ -304,7 +326,8 @@ class GapFillBackend(_ParetoBackend):
             scal = Scalarization(c=np.zeros(m), ct=1.0, A=np.eye(m), at=-r, hi=a, has_t=True)
             return scal, _start_t(run, a, r), {"reference": a.tolist()}
 
-        left = _sweep(run, A0, make, retry=_ps_retry(run, r), ray=lambda a: (a, r))
+        left = _sweep(run, A0, make, retry=_ps_retry(run, r), ray=lambda a: (a, r),
+                      polish=_ps_retry(run, r))
         extended: set = set()
         rounds = 0
         while not run.exhausted() and rounds < int(options.get("rounds")):
@@ -335,7 +358,10 @@ class GapFillBackend(_ParetoBackend):
                                                      "delta": delta})
                     if sub is None:
                         break
-        return run.finish(left, extra={"rounds": rounds, "final_delta": delta})
+        short = 0
+        if run.stopped and run.G:
+            short = max(0, P - int(nondominated_mask(np.asarray(run.G)).sum()))
+        return run.finish(left + short, extra={"rounds": rounds, "final_delta": delta})
 
 
 class MODescentBackend(_ParetoBackend):

@@ -193,3 +193,33 @@ def test_bad_inputs():
         ok.solve(mo, "nbi", pointz=3)
     with pytest.raises(UnsupportedProblemError):
         ok.solve(mo, "highs")  # single-objective backends refuse a multiobjective model
+
+
+def test_max_points_roi_and_result_views(tmp_path):
+    mo, front = moo.problem("ZDT1", n=6)
+    res = ok.solve(mo, "pascoletti-serafini", points=40, inner="slsqp", max_points=6, seed=0)
+    assert not res.complete and any("max_points=6" in r for r in res.reasons)
+    assert 6 <= len(res) <= 8
+    assert str(res.termination) == "ITERATION_LIMIT"
+    d = res.to_dict(arrays=True)
+    assert d["points"] == len(res) and len(d["F"]) == len(res)
+    # region of interest: keep only points with f1 <= 0.25
+    mo_roi, _ = moo.problem("ZDT1", n=6, roi=(None, [0.25, None]))
+    r2 = ok.solve(mo_roi, "pascoletti-serafini", points=12, inner="slsqp", seed=0)
+    assert len(r2) >= 2 and np.all(r2.F[:, 0] <= 0.25 + 1e-12)
+    full = ok.solve(mo, "pascoletti-serafini", points=12, inner="slsqp", seed=0)
+    assert full.is_solved() and str(full.termination) == "OPTIMAL"
+
+
+def test_plots_2d_3d_parallel(tmp_path):
+    mo, front = moo.problem("DTLZ2")
+    res = ok.solve(mo, "pascoletti-serafini", points=10, inner="slsqp", seed=0)
+    assert res.F.shape[1] == 3 and len(res) >= 8
+    assert np.allclose(np.linalg.norm(res.F, axis=1), 1.0, atol=1e-4)  # on the unit sphere
+    res.plot(reference=front, path=tmp_path / "d3.png")
+    res.plot_parallel(path=tmp_path / "par.png")
+    from optkit.multiobjective.plots import plot_runs
+
+    plot_runs([res, res], path=tmp_path / "runs.png")
+    for f in ("d3.png", "par.png", "runs.png"):
+        assert (tmp_path / f).stat().st_size > 1000

@@ -127,8 +127,14 @@ class MultiObjective:
         self.reference = None if reference is None else np.atleast_2d(np.asarray(reference, float))
         if roi is not None:
             lo, hi = roi
-            roi = (_vec(lo, mm, "roi lower") if lo is not None else np.full(mm, -np.inf),
-                   _vec(hi, mm, "roi upper") if hi is not None else np.full(mm, np.inf))
+
+            def side(v, fill, what):
+                if v is None:
+                    return np.full(mm, fill)
+                v = [fill if e is None else e for e in np.atleast_1d(np.asarray(v, object))]
+                return _vec(np.asarray(v, float), mm, what)
+
+            roi = (side(lo, -np.inf, "roi lower"), side(hi, np.inf, "roi upper"))
         self.roi = roi
         for what, val in (("max_evals", max_evals), ("max_points", max_points)):
             if val is not None and (not isinstance(val, (int, np.integer)) or val <= 0):

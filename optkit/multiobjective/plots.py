@@ -80,9 +80,11 @@ def plot_parallel(res, ax=None, path=None):
 
 
 def plot_runs(results, reference=None, path=None, title=None):
-    """Overlay the fronts of several runs (e.g. seeds or methods) in one 2-D plot."""
+    """Overlay the fronts of several runs (e.g. seeds or methods) in one 2-D or 3-D plot."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.2, 4.2))
+    m = np.asarray(results[0].F).shape[1]
+    fig = plt.figure(figsize=(5.2, 4.2))
+    ax = fig.add_subplot(111, projection="3d" if m == 3 else None)
     for i, r in enumerate(results):
         plot_front(r, reference=reference if i == 0 else None, ax=ax, s=8)
     if title:

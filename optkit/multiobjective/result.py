@@ -66,6 +66,52 @@ class ParetoResult:
         """True when the front is nonempty and complete."""
         return self.complete and len(self) > 0
 
+    # ------------------------------------------------------------------ Result-like view
+    @property
+    def termination(self):
+        """OPTIMAL for a complete nonempty front; otherwise the limit that cut it short
+        (EVALUATION_LIMIT, TIME_LIMIT, ITERATION_LIMIT for max_points) or NUMERICAL_ERROR
+        (failed subproblems); INFEASIBLE for an empty complete front."""
+        from ..status import Termination
+
+        if self.complete:
+            return Termination.OPTIMAL if len(self) else Termination.INFEASIBLE
+        text = " ".join(self.reasons)
+        if "max_evals" in text:
+            return Termination.EVALUATION_LIMIT
+        if "time_limit" in text:
+            return Termination.TIME_LIMIT
+        if "max_points" in text:
+            return Termination.ITERATION_LIMIT
+        return Termination.NUMERICAL_ERROR
+
+    @property
+    def primal_status(self):
+        """FEASIBLE when the front has points (every point is feasible), else NO_SOLUTION."""
+        from ..status import PrimalStatus
+
+        return PrimalStatus.FEASIBLE if len(self) else PrimalStatus.NO_SOLUTION
+
+    @property
+    def objective(self):
+        """A front has no single objective value (None); see F."""
+        return None
+
+    @property
+    def iterations(self) -> int:
+        """Number of subproblems solved."""
+        return int(self.counts.get("subproblems", 0))
+
+    def to_dict(self, arrays: bool = False) -> dict:
+        """A JSON-ready summary (with F and X when ``arrays``)."""
+        out = {"termination": str(self.termination), "primal_status": str(self.primal_status),
+               "solver": self.solver, "solver_version": self.solver_version,
+               "message": self.message, **self.summary()}
+        if arrays:
+            out["F"] = self.F.tolist()
+            out["X"] = self.X.tolist()
+        return out
+
     # ------------------------------------------------------------------ indicators
     def hypervolume(self, ref=None, normalise: bool = False) -> float:
         """Hypervolume w.r.t. ``ref`` (user units). ``normalise=True`` maps objectives by this

@@ -387,7 +387,10 @@ class Run:
         s = mdl.senses
         X = np.array(self.X) if self.X else np.zeros((0, mdl.n))
         G = np.array(self.G) if self.G else np.zeros((0, self.m))
-        keep = nondominated_mask(G) if len(G) else np.zeros(0, bool)
+        # dominance on values rounded to 1e-9 of the objective scale: numerical noise (1e-15
+        # instead of 0) must not keep a weakly dominated boundary point on the front
+        q = np.maximum(self.scale, 1e-300) * 1e-9
+        keep = nondominated_mask(np.round(G / q) * q) if len(G) else np.zeros(0, bool)
         if mdl.roi is not None and len(G):
             F = G * s
             keep &= np.all((F >= mdl.roi[0]) & (F <= mdl.roi[1]), axis=1)
