@@ -175,23 +175,22 @@ def bench_pde(sizes, quick: bool) -> tuple[list[str], list[dict]]:
     for N in sizes:
         model = pde_control.build(N)
         runs = [("ipopt", {}), ("exact-newton", {})]
+        if N <= 16:
+            runs.append(("RK", {"equilibrate": True, "max_sketch_steps": 10 ** 6,
+                                "time_limit": 30, "max_iter": 30}))
         if N <= 8:
-            runs.append(("RK", {"max_sketch_steps": 10 ** 6, "time_limit": 60}))
-        else:
-            blk = 3 * N * N // 4
-            runs.append(("RK", {"block_size": blk, "max_sketch_steps": 200, "time_limit": 60,
-                                "max_iter": 30}))
+            runs.append(("RK", {"max_sketch_steps": 10 ** 6, "time_limit": 30, "max_iter": 15}))
         if N <= 3:
-            runs.append(("GV", {"max_sketch_steps": 10 ** 6, "time_limit": 60}))
+            runs.append(("GV", {"equilibrate": True, "max_sketch_steps": 10 ** 6, "time_limit": 60}))
+            runs.append(("GV", {"max_sketch_steps": 10 ** 6, "time_limit": 60, "max_iter": 30}))
         res = {}
         for label, kw in runs:
             if label == "ipopt" and not available("ipopt"):
                 continue
-            res[label] = run_one(model, label, **kw)
-            res[label]["kw"] = kw
+            name = label + (" (equilibrated)" if kw.get("equilibrate") else "")
+            res[name] = run_one(model, label, **kw)
         t_ip = res.get("ipopt", {}).get("time")
-        for label, r in res.items():
-            name = label if label != "RK" or N <= 8 else f"RK (block {r['kw']['block_size']})"
+        for name, r in res.items():
             ratio = f"{r['time'] / t_ip:.2f}" if t_ip else "–"
             out.append(f"| {N} | {2 * N * N} | {name} | {r['status']} | {fmt(r.get('kkt'), '.1e')} | "
                        f"{fmt(r.get('iterations'))} | {fmt(r.get('sketch_steps'))} | {r['time']:.2f} | {ratio} |")
@@ -207,8 +206,8 @@ def plot_pde(recs: list[dict], img: Path) -> str:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    for s in sorted({r["solver"].split(" (")[0] for r in recs}):
-        pts = [(2 * r["N"] ** 2, r["time"]) for r in recs if r["solver"].split(" (")[0] == s and
+    for s in sorted({r["solver"] for r in recs}):
+        pts = [(2 * r["N"] ** 2, r["time"]) for r in recs if r["solver"] == s and
                r["kkt"] is not None and r["kkt"] <= TOL]
         if pts:
             ax.loglog(*zip(*pts), "o-", label=s)
