@@ -256,6 +256,7 @@ class SketchNewtonBackend(Backend):
         else:
             rhs_shift = None
         t0 = time.perf_counter()
+        deadline = None if options.time_limit is None else t0 + float(options.time_limit)
         rng = np.random.default_rng(opt["seed"])
         n, m = form.n, form.m
         x = np.asarray(form.x0, dtype=float).copy()
@@ -358,7 +359,7 @@ class SketchNewtonBackend(Backend):
                     thr = theta_k * delta * nb / (normK * psi)
                     # with equilibration, ‖K z − b‖ = ‖D⁻¹(K̃ z̃ − b̃)‖ ≤ ‖r̃‖ / min D
                     out = solver.run(thr * float(np.min(solver.scale)),
-                                     opt["max_sketch_steps"] - steps_k)
+                                     opt["max_sketch_steps"] - steps_k, deadline)
                     steps_k += out.steps
                     if not out.reached:
                         cap_hit = True

@@ -27,6 +27,7 @@ is reached, or when ‖r‖ is at the rounding-error floor ε(‖K‖_F‖z‖ +
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -172,15 +173,17 @@ class SketchSolver:
         """Rounding-error floor of ‖r‖: 10 ε (‖K‖_F ‖z‖ + ‖b‖)."""
         return 10.0 * EPS * (self.kfro * float(np.linalg.norm(self.z)) + float(np.linalg.norm(self.b)))
 
-    def run(self, threshold: float, max_steps: int) -> SketchOutcome:
-        """Sketch steps until ‖r‖₂ ≤ threshold, the floor, or ``max_steps`` steps."""
+    def run(self, threshold: float, max_steps: int, deadline: float | None = None
+            ) -> SketchOutcome:
+        """Sketch steps until ‖r‖₂ ≤ threshold, the floor, ``max_steps`` steps, or the
+        ``deadline`` (a time.perf_counter() value, checked between chunks)."""
         res = self.residual()
         steps = 0
         while True:
             fl = self.floor()
             if res <= threshold or res <= fl:
                 return SketchOutcome(steps, res, True, floor=res > threshold)
-            if steps >= max_steps:
+            if steps >= max_steps or (deadline is not None and time.perf_counter() > deadline):
                 return SketchOutcome(steps, res, False)
             todo = min(self.CHUNK if self.engine == "dense" else 32, max_steps - steps)
             steps += self._chunk(todo, max(threshold, fl))

@@ -176,3 +176,10 @@ def test_equilibrated_sketches_pde_n8():
                    max_sketch_steps=10 ** 6)
     assert res.termination == Termination.LOCALLY_OPTIMAL and res.iterations <= 10
     assert res.objective == pytest.approx(pde_control.optimum(8), rel=1e-5)
+
+
+def test_time_limit_status():
+    res = ok.solve(pde_control.build(8), "sketch-newton", sketch="kaczmarz",
+                   max_sketch_steps=10 ** 8, time_limit=0.5)
+    assert res.termination == Termination.TIME_LIMIT
+    assert res.x is not None and res.iterations <= 2
