@@ -101,8 +101,7 @@ def _sweep(run: Run, params: np.ndarray, make, order=None, expect_infeasible=Fal
                              {**meta, "restart": True}, expect_infeasible=expect_infeasible,
                              record=False)
             if sub2 is not None and sub2.x is not None and sub2.feasible and (
-                    not sub.feasible or (sub2.t is not None and sub.t is not None
-                                         and sub2.t < sub.t)):
+                    not sub.feasible or _value(run, scal, sub2) < _value(run, scal, sub)):
                 sub = sub2
         if polish is not None and sub.x is not None and sub.feasible and polish(p, sub) \
                 and not run.exhausted():
@@ -160,6 +159,34 @@ def _explore(run: Run, options, model) -> None:
         n0 = len(run.X)
         explore(model, run, k, 50, run.seed)
         run.explored = list(range(n0, len(run.X)))
+        return run.explored
+    return []
+
+
+def _descend_explored(run: Run, idx: list, limit: int = 20) -> None:
+    """Move the nondominated explored points onto the front: for each, solve the Pareto
+    improvement min Σ Ĝ_i s.t. Ĝ(x) ≤ Ĝ(x_e), warm-started at x_e. This lands on every
+    component of the front that the exploration population reached."""
+    if not idx:
+        return
+    G = np.asarray([run.G[i] for i in idx])
+    nd = [idx[i] for i in np.flatnonzero(nondominated_mask(G))]
+    if len(nd) > limit:  # a spread subset, by farthest-point order in normalised objectives
+        order = spread_order(run.norm(np.asarray([run.G[i] for i in nd])))[:limit]
+        nd = [nd[i] for i in order]
+    for i in nd:
+        if run.exhausted():
+            return
+        g0 = run.norm(run.G[i])
+        run.solve(Scalarization(c=np.ones(run.m), A=np.eye(run.m), hi=g0), run.X[i], None,
+                  {"improve_explored": i})
+
+
+def _value(run: Run, scal: Scalarization, sub) -> float:
+    """Objective value of a solved template: t when it has one, else cᵀĜ."""
+    if sub.t is not None:
+        return float(sub.t)
+    return float(np.asarray(scal.c) @ run.norm(sub.G))
 
 
 def _cold_start(run: Run, rng) -> np.ndarray | None:
@@ -226,7 +253,7 @@ class EpsilonConstraintBackend(_ParetoBackend):
 
     name = "epsilon-constraint"
     description = "augmented epsilon-constraint sweep (every efficient point)"
-    options = {**COMMON, "objective": 0, "rho": 1e-3}
+    options = {**COMMON, "objective": 0, "rho": 1e-3, "restart": True}
 
     def _solve(self, model, options: SolveOptions):
         run = Run(model, options, self.name)
@@ -245,7 +272,11 @@ class EpsilonConstraintBackend(_ParetoBackend):
             return (Scalarization(c=c, A=A, hi=eps + 1e-9), None,
                     {"objective": k, "epsilon": (run.shift[others] + eps * run.scale[others]).tolist()})
 
-        left = _sweep(run, E, make, expect_infeasible=m > 2)
+        def retry(eps, sub):  # an inactive ε-row may be a spurious stationary point
+            return sub.G is not None and bool(np.max(eps - run.norm(sub.G)[others]) > 1e-3)
+
+        left = _sweep(run, E, make, expect_infeasible=m > 2,
+                      retry=retry if options.get("restart") else None)
         return run.finish(left)
 
 
@@ -317,8 +348,9 @@ class GapFillBackend(_ParetoBackend):
         P = self._points(run, options)
         m = model.m
         k, delta = int(options.get("k")), float(options.get("delta"))
-        _explore(run, options, model)
+        explored = _explore(run, options, model)
         run.anchors(starts_X=_extreme_starts(run))
+        _descend_explored(run, explored)
         A0 = simplex_points(m, int(options.get("initial")))
         r = np.ones(m)
 
@@ -330,6 +362,10 @@ class GapFillBackend(_ParetoBackend):
                       polish=_ps_retry(run, r))
         extended: set = set()
         rounds = 0
+        # warm-started extension subproblems converge in a few iterations; one that does not
+        # (typically pushed into a gap of a disconnected front) is cut early
+        if options.get("inner_max_evals") is None and model.mode == "callback":
+            run.inner_max_evals = 100
         while not run.exhausted() and rounds < int(options.get("rounds")):
             rounds += 1
             G = np.asarray(run.G)
