@@ -131,8 +131,7 @@ def zdt_front(kind: str, k: int = 2000) -> np.ndarray:
 
 
 # ============================================================================ DTLZ
-def _sphere_map(theta_x: np.ndarray, m: int, radius: float, dradius: np.ndarray, ang=PI / 2,
-                ):
+def _sphere_map(theta_x: np.ndarray, m: int, radius: float, ang: float = PI / 2):
     """f_i = R Π_{j<m−1−i} cos(a x_j) · sin(a x_{m−1−i}) (i > 0); Jacobian w.r.t. x[:m−1], R."""
     c, s = np.cos(ang * theta_x), np.sin(ang * theta_x)
     f = np.empty(m)
@@ -178,7 +177,7 @@ def _dtlz(kind: str, m: int, k: int):
         g, dg = parts(x)
         Jm = np.zeros((m, n))
         if kind == "DTLZ2":
-            f, dth = _sphere_map(x[:m - 1], m, 1 + g, None)
+            f, dth = _sphere_map(x[:m - 1], m, 1 + g)
             Jm[:, :m - 1] = dth
             Jm[:, m - 1:] = np.outer(f / (1 + g), dg)
             return f, Jm

@@ -17,7 +17,7 @@ solves it by name. ``inner="slsqp"`` instead calls scipy's SLSQP directly on the
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
