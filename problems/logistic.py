@@ -11,8 +11,9 @@ data sets are scikit-learn's bundled ones: breast_cancer (569×30), wine (class 
 ``sklearn.datasets.make_classification`` (fixed random_state) with the shapes of LIBSVM's sonar
 (208×60), ionosphere (351×34) and splice (1000×60): sonar_like, ionosphere_like, splice_like.
 
-Known objectives come from an independent solve (``source``: "unknown (local)") and are left
-None: the feasible set (an affine subspace cut with a sphere) is nonconvex.
+Known objectives are left None: the feasible set (an affine subspace cut with a sphere) is
+nonconvex. With few features the set can be empty: it is nonempty iff ‖A⁺b‖ ≤ 1, and with
+seed 0 wine (d = 13) and iris (d = 4) are infeasible (``expected="infeasible"``).
 """
 from __future__ import annotations
 
@@ -52,10 +53,8 @@ def build(name: str = "breast_cancer", seed: int = 0):
 
     X, y = load_data(name)
     N, d = X.shape
-    p = min(10, d - 2)
-    rng = np.random.default_rng(seed)
-    A = rng.standard_normal((p, d))
-    b = rng.standard_normal(p)
+    A, b = constraint_data(d, seed)
+    p = b.size
     Z = y[:, None] * X                       # rows yᵢ aᵢ
 
     def f(x):
@@ -91,14 +90,28 @@ _SHAPES = {"breast_cancer": (569, 30), "wine": (178, 13), "digits": (1797, 64), 
            **GENERATED}
 
 
+def constraint_data(d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The (A, b) that :func:`build` draws for dimension d and ``seed``."""
+    rng = np.random.default_rng(seed)
+    p = min(10, d - 2)
+    return rng.standard_normal((p, d)), rng.standard_normal(p)
+
+
+def is_feasible(d: int, seed: int = 0) -> bool:
+    """{Ax = b, ‖x‖ = 1} is nonempty iff the min-norm solution of Ax = b has ‖A⁺b‖ ≤ 1."""
+    A, b = constraint_data(d, seed)
+    return bool(np.linalg.norm(np.linalg.lstsq(A, b, rcond=None)[0]) <= 1.0)
+
+
 def make_instances(datasets=DATASETS + tuple(GENERATED), seed: int = 0) -> list[Instance]:
-    """One instance per data set (constraint data from ``seed``)."""
+    """One instance per data set (constraint data from ``seed``); ``expected`` is "infeasible"
+    when ‖A⁺b‖ > 1 (the affine subspace misses the unit sphere: wine and iris with seed 0)."""
     out = []
     for name in datasets:
         d = _SHAPES[name][1]
         out.append(Instance(name=f"logistic-{name}", build=_Builder(name, seed),
-                            problem_class="nlp", n=d, m=min(10, d - 2) + 1,
-                            known_objective=None, expected="optimal",
+                            problem_class="nlp", n=d, m=min(10, d - 2) + 1, known_objective=None,
+                            expected="optimal" if is_feasible(d, seed) else "infeasible",
                             source="scikit-learn bundled data", meta={"seed": seed, "N": _SHAPES[name][0]}))
     return out
 

@@ -183,3 +183,9 @@ def test_time_limit_status():
                    max_sketch_steps=10 ** 8, time_limit=0.5)
     assert res.termination == Termination.TIME_LIMIT
     assert res.x is not None and res.iterations <= 2
+
+
+def test_logistic_library_feasibility_flags():
+    exp = {i.name: i.expected for i in logistic.make_instances()}
+    assert exp["logistic-wine"] == "infeasible" and exp["logistic-iris"] == "infeasible"
+    assert sum(v == "optimal" for v in exp.values()) >= 3
