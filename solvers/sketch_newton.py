@@ -116,7 +116,8 @@ def constraint_singularity(G: sp.csr_matrix) -> float:
         return 0.0
     GGt = (G @ G.T)
     if m <= DENSE_MAX:
-        return float(max(np.linalg.eigvalsh(GGt.toarray())[0], 0.0))
+        low = sla.eigh(GGt.toarray(), eigvals_only=True, subset_by_index=[0, 0])[0]
+        return float(max(low, 0.0))
     try:
         lu = spla.splu(GGt.tocsc())
         op = spla.LinearOperator((m, m), matvec=lu.solve, dtype=float)
@@ -138,10 +139,11 @@ def reduced_hessian_min_eig(Hmv, G: sp.csr_matrix, n: int, H_dense=None, scale: 
     if m >= n:
         return np.inf
     if H_dense is not None:
-        Z = sla.null_space(G.toarray()) if m else np.eye(n)
+        # G has full row rank here (the singular-Jacobian test ran first): Z from a full QR of Gᵀ
+        Z = sla.qr(G.toarray().T, mode="full")[0][:, m:] if m else np.eye(n)
         if Z.shape[1] == 0:
             return np.inf
-        return float(np.linalg.eigvalsh(Z.T @ H_dense @ Z)[0])
+        return float(sla.eigh(Z.T @ H_dense @ Z, eigvals_only=True, subset_by_index=[0, 0])[0])
     if m:
         lu = spla.splu((G @ G.T).tocsc())
         GT = G.T.tocsr()
