@@ -189,3 +189,17 @@ def test_logistic_library_feasibility_flags():
     exp = {i.name: i.expected for i in logistic.make_instances()}
     assert exp["logistic-wine"] == "infeasible" and exp["logistic-iris"] == "infeasible"
     assert sum(v == "optimal" for v in exp.values()) >= 3
+
+
+@pytest.mark.parametrize("backend", ["sketch-newton", "exact-newton"])
+def test_conformance_cases(backend):
+    # the shared suite: the equality-constrained case and the bad-input cases pass; every case
+    # with bounds or inequalities is refused with INVALID_PROBLEM naming the supported form
+    from optkit.testing import conformance
+
+    outcomes = conformance.run(backend)
+    assert any(o.case == "rosenbrock-eq" and o.ok for o in outcomes)
+    for o in outcomes:
+        if not o.ok:
+            assert o.result is not None and o.result.termination == Termination.INVALID_PROBLEM, o.detail
+            assert "c(x) = 0" in o.result.message
