@@ -15,7 +15,7 @@ Kaczmarz), and solve the small s×s system (SᵀK²S) w = Sᵀr by least squares
 Three engines, chosen by :class:`SketchSolver`:
 
 - ``dense``: d small, K held dense, single-vector sketches. The sequential projections run in a
-  compiled loop (numba when installed, the same arithmetic in plain Python otherwise), one K s per
+  compiled loop (numba; without numba, a slower numpy loop with its own random stream), one K s per
   step with sᵀr = (Ks)ᵀz − sᵀb; Kaczmarz rows come from the numpy Generator, Gaussian vectors from
   the kernel's generator seeded per chunk from it, so runs are reproducible from the seed.
 - ``sparse``: K a scipy.sparse matrix (large d), any block size; block Kaczmarz factorises the
@@ -112,6 +112,34 @@ def _rk_chunk(idx, K, b, rn2, z, thr2, check):  # pragma: no cover - compiled
     return T
 
 
+def _gv_chunk_numpy(K, b, z, T, rng, thr2, check):
+    """Fallback without numba: the same projections with numpy vector operations."""
+    S = rng.standard_normal((T, z.size))
+    KS = S @ K
+    nn = np.einsum("ij,ij->i", KS, KS)
+    for t in range(T):
+        if nn[t] > 0.0:
+            z -= ((KS[t] @ z - S[t] @ b) / nn[t]) * KS[t]
+        if (t + 1) % check == 0 and _residual_sq_numpy(K, z, b) <= thr2:
+            return t + 1
+    return T
+
+
+def _rk_chunk_numpy(idx, K, b, rn2, z, thr2, check):
+    """Fallback without numba: randomized Kaczmarz with numpy vector operations."""
+    for t, i in enumerate(idx):
+        if rn2[i] > 0.0:
+            z -= ((K[i] @ z - b[i]) / rn2[i]) * K[i]
+        if (t + 1) % check == 0 and _residual_sq_numpy(K, z, b) <= thr2:
+            return t + 1
+    return len(idx)
+
+
+def _residual_sq_numpy(K, z, b) -> float:
+    r = K @ z - b
+    return float(r @ r)
+
+
 @dataclass
 class SketchOutcome:
     """What one call of :meth:`SketchSolver.run` did."""
@@ -195,11 +223,15 @@ class SketchSolver:
         if self.engine == "dense":
             check = max(16, min(256, 4 * self.d))
             if self.sketch == "gaussian":
-                seed = int(self.rng.integers(0, 2**31 - 1))
-                done = _gv_chunk(self.K, self.b, self.z, T, seed, thr2, check)
+                if HAVE_NUMBA:
+                    seed = int(self.rng.integers(0, 2**31 - 1))
+                    done = _gv_chunk(self.K, self.b, self.z, T, seed, thr2, check)
+                else:
+                    done = _gv_chunk_numpy(self.K, self.b, self.z, T, self.rng, thr2, check)
             else:
                 idx = self.rng.integers(0, self.d, size=T)
-                done = _rk_chunk(idx, self.K, self.b, self.rn2, self.z, thr2, check)
+                kernel = _rk_chunk if HAVE_NUMBA else _rk_chunk_numpy
+                done = kernel(idx, self.K, self.b, self.rn2, self.z, thr2, check)
             self.products += done
             return int(done)
         for t in range(T):
