@@ -90,18 +90,26 @@ def _sweep(run: Run, params: np.ndarray, make, order=None, expect_infeasible=Fal
             x0 = solved_x[j]
         scal, t0fun, meta = make(p)
         t0 = t0fun(x0) if t0fun is not None else None
+        failed0, nreasons0 = run.failed, len(run.reasons)
         sub = run.solve(scal, x0, t0, meta, expect_infeasible=expect_infeasible, record=False)
         left -= 1
         if sub is None:
             left += 1
             break
-        if retry is not None and sub.x is not None and retry(p, sub) and not run.exhausted():
+        bad = sub.x is None or not sub.ok or not sub.feasible
+        if retry is not None and (bad or retry(p, sub)) and not run.exhausted():
             xc = _cold_start(run, rng)
             sub2 = run.solve(scal, xc, t0fun(xc) if t0fun is not None else None,
                              {**meta, "restart": True}, expect_infeasible=expect_infeasible,
                              record=False)
             if sub2 is not None and sub2.x is not None and sub2.feasible and (
-                    not sub.feasible or _value(run, scal, sub2) < _value(run, scal, sub)):
+                    bad or _value(run, scal, sub2) < _value(run, scal, sub)):
+                if bad and sub2.ok and run.failed > failed0:
+                    # the warm start failed but the cold start solved the subproblem: the
+                    # parameter is answered, so the failure does not make the front incomplete
+                    run.failed = failed0
+                    del run.reasons[nreasons0:]
+                    run.log[-2]["recovered"] = True
                 sub = sub2
         if polish is not None and sub.x is not None and sub.feasible and polish(p, sub) \
                 and not run.exhausted():
