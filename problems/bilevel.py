@@ -75,6 +75,9 @@ def llsc(n: int = 100, m: int = 90, rank_b: int = 45, seed: int = 0):
     lower = ok.Level(cp.Minimize(0.5 * cp.sum_squares(y - x)), [A @ y + H @ x == 0], variables=[y])
     bl = ok.Bilevel(upper, lower, name=f"llsc-{n}")
     bl.start_point = {x: np.zeros(n), y: np.zeros(n)}
+    # the lower constraint Ay + Hx = 0 (‖A‖, ‖H‖ ≈ 20) needs smaller steps than the defaults:
+    # with η = 0.03 the (θ, λ) descent-ascent oscillates after a few 10³ iterations
+    bl.solver_hints = {"lv-hba": {"alpha": 0.002, "beta": 0.002, "eta": 0.01}}
     return bl
 
 
