@@ -278,8 +278,8 @@ class SketchNewtonBackend(Backend):
         def finish(term, msg, P=None):
             res = Result(termination=term, message=msg, history=history,
                          iterations=len(history),
-                         x=None if P is None else P.x, y=None if P is None else P.lam,
-                         objective=None if P is None else P.f)
+                         x=None if P is None else P.x, y=None if P is None else P.lam)
+            # objective stays None: optkit fills it in user units (maximisation sign) from x
             res.extra.update(stats)
             res.extra["kkt_2norm"] = None if P is None else P.kkt
             res.extra["eta1"], res.extra["eta2"], res.extra["delta"] = eta1, eta2, delta

@@ -203,3 +203,15 @@ def test_conformance_cases(backend):
         if not o.ok:
             assert o.result is not None and o.result.termination == Termination.INVALID_PROBLEM, o.detail
             assert "c(x) = 0" in o.result.message
+
+
+def test_maximisation_reported_in_user_units():
+    cp = pytest.importorskip("cvxpy")
+    x = cp.Variable(2)
+    # maximize x1 x2 on x1 + x2 = 2 → x = (1, 1), value +1
+    prob = ok.Problem(cp.Maximize(x[0] * x[1]), [x[0] + x[1] == 2])
+    res = ok.solve(prob, "exact-newton", x0={x: [0.5, 1.5]})
+    if res.termination == Termination.INVALID_PROBLEM:
+        pytest.skip("compiled form carries bounds/inequalities (cvxpy reduction)")
+    assert res.is_solved()
+    assert res.objective == pytest.approx(1.0, abs=1e-6)
