@@ -223,3 +223,15 @@ def test_plots_2d_3d_parallel(tmp_path):
     plot_runs([res, res], path=tmp_path / "runs.png")
     for f in ("d3.png", "par.png", "runs.png"):
         assert (tmp_path / f).stat().st_size > 1000
+
+
+def test_cvxpy_nonconvex_model_through_ipopt():
+    require_backend("ipopt")
+    x = cp.Variable(2, bounds=[0.1, 5], name="x")
+    mo = ok.MultiObjective([cp.Minimize(x[0] * x[1]),
+                            cp.Minimize((x[0] - 3) ** 2 + (x[1] - 3) ** 2)], [])
+    res = ok.solve(mo, "pascoletti-serafini", points=6)
+    assert res.extra["inner"] == ["ipopt"] and res.counts["f_evals"] > 0
+    # Pareto set x0 = x1 = s ∈ [0.1, 3]: front f2 = 2 (3 − √f1)²
+    assert len(res) >= 5
+    assert np.allclose(res.F[:, 1], 2 * (3 - np.sqrt(res.F[:, 0])) ** 2, rtol=1e-4, atol=1e-5)

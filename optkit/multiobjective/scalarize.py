@@ -395,11 +395,11 @@ class Run:
             F = G * s
             keep &= np.all((F >= mdl.roi[0]) & (F <= mdl.roi[1]), axis=1)
         idx = np.flatnonzero(keep)
-        if len(idx) > 1:  # drop near-duplicates (within 1e-6 of the objective scale)
+        if len(idx) > 1:  # drop near-duplicates (within 1e-5 of the objective scale)
             Z = G[idx] / np.maximum(self.scale, 1e-300)
             kept: list = []
             for j in range(len(idx)):
-                if not kept or np.min(np.max(np.abs(Z[kept] - Z[j]), axis=1)) > 1e-6:
+                if not kept or np.min(np.max(np.abs(Z[kept] - Z[j]), axis=1)) > 1e-5:
                     kept.append(j)
             idx = idx[kept]
         reasons = list(self.reasons)
