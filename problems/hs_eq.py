@@ -1,6 +1,6 @@
 """Library ``hs-eq``: equality-constrained test problems  minimize f(x) s.t. c(x) = 0.
 
-optkit's own versions, written from the published formulas, of 37 of the 47 CUTEst problems used
+optkit's own versions, written from the published formulas, of 42 of the 47 CUTEst problems used
 by Hong, Na, Mahoney & Kolar (ICML 2023): Hock–Schittkowski (HS*), Boggs–Tolle (BT*),
 Moré–Garbow–Hillstrom systems of equations posed as feasibility problems (the CUTEst "NE" forms:
 f ≡ 0, the equations as constraints) and M. H. Wright's problem (MWRIGHT).
@@ -15,8 +15,10 @@ value we could not confirm carry the value of an independent IPOPT solve from th
 marked "ipopt (local)". ``meta["paper_fails"]`` marks the two problems on which the paper reports
 the singular-Jacobian stop (GOTTFR, PRICE4NE).
 
-Not included (10 of the 47): BA-L1, BA-L1SP, ORTHREGB (data-heavy), HELIXNE (branch of atan),
-HIMMELBA, HIMMELBE, SINVALNE, WAYSEA1NE, WAYSEA2NE, MANCINONE (formulas not confirmed here).
+Not included (5 of the 47): BA-L1, BA-L1SP, ORTHREGB (data-heavy), MANCINONE (n = 100 sums of
+logs and trigonometric terms) and HIMMELBE (formula not confirmed here). HELIXNE uses
+θ = atan2(x2, x1)/(2π) as the SIF file does (a branch cut on x1 < 0, x2 = 0, where it starts);
+SINVALNE's residuals are 100(x2 − sin x1) and 0.5 x1, the square roots of SINEVAL's terms.
 Deviations: INTEQNE and MOREBVNE use the Moré–Garbow–Hillstrom form with n = 10 interior
 unknowns (CUTEst adds the two fixed boundary values as variables). BT12 starts, as the SIF
 file's default does, from the published (rounded) solution; from Boggs–Tolle's start x = 2 the
@@ -152,6 +154,17 @@ SPECS = [
     _morebv(),
     _inteq(),
     _trigon(),
+    _spec("HIMMELBA", 2, [8, 9], "0", ["0.25*x1 - 5", "x2 - 6"], 0.0, "0 (system of equations)"),
+    _spec("HELIXNE", 3, [-1, 0, 0], "0",
+          ["0.1*(x3 - 10*atan2(x2, x1)/(2*pi))", "0.1*(sqrt(x1**2 + x2**2) - 1)", "x3"], 0.0,
+          "0 (system of equations)", mgh=7),
+    _spec("SINVALNE", 2, [4.712389, -1], "0", ["100*(x2 - sin(x1))", "0.5*x1"], 0.0,
+          "0 (system of equations)"),
+    _spec("WAYSEA1NE", 2, [1, 5], "0", ["x1**6 + x2**4 - 17", "2*x1 + x2 - 4"], 0.0,
+          "0 (system of equations)"),
+    _spec("WAYSEA2NE", 2, [1, 5], "0",
+          ["-4*x1**2 - 4*x2**2 + 2.5*x1 + 13*x2 - 9.340125", "x2 - 1"], 0.0,
+          "0 (system of equations)"),
 ]
 
 # values of an independent IPOPT solve (tol 1e-10) from the standard start, for specs whose
@@ -232,5 +245,5 @@ def make_instances(names: list[str] | None = None) -> list[Instance]:
 
 
 library = SimpleLibrary(
-    "hs-eq", "37 equality-constrained HS/BT/CUTEst-NE problems (the AdaSketch-Newton paper's set)",
+    "hs-eq", "42 equality-constrained HS/BT/CUTEst-NE problems (the AdaSketch-Newton paper's set)",
     make_instances)

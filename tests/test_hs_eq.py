@@ -10,7 +10,7 @@ from optkit.problems import hs_eq
 from optkit.problems_api import load
 
 INSTANCES = hs_eq.make_instances()
-PAPER_FAILS = {"GOTTFR", "PRICE4NE", "TRIGON1NE"}
+PAPER_FAILS = {"GOTTFR", "PRICE4NE", "TRIGON1NE", "HELIXNE"}  # singular-Jacobian stops
 
 
 def test_library_size_and_names():
