@@ -64,7 +64,13 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer LV-HBA iterations, no SVM instance")
     ap.add_argument("--out", default=str(ROOT / "docs"), help="folder for bench_bilevel.md and img/")
+    ap.add_argument("--plots-only", action="store_true", help="only redraw the convergence plots")
     args = ap.parse_args(argv)
+    if args.plots_only:
+        (Path(args.out) / "img").mkdir(parents=True, exist_ok=True)
+        for line in convergence_plots(Path(args.out) / "img", 30_000 if args.quick else 100_000, args.quick):
+            print(line)
+        return 0
     import optkit as ok
     from optkit.problems import bilevel as B
 
@@ -118,16 +124,17 @@ def convergence_plots(img: Path, llc_iters: int, quick: bool) -> list[str]:
     err = np.array([r["rel_error_x"] for r in h])
     hp = paper.history
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
-    ax[0].semilogy(tt, err, label="lv-hba (defaults)")
-    ax[0].semilogy([r["time"] for r in hp], [r["rel_error_x"] for r in hp], label="lv-hba (paper settings)")
-    ax[1].semilogy([r["iter"] for r in hp], [r["rel_error_x"] for r in hp])
+    ax[0].semilogy(tt, err, c="C0", label="lv-hba (defaults)")
+    ax[0].semilogy([r["time"] for r in hp], [r["rel_error_x"] for r in hp], c="C1",
+                   label="lv-hba (paper settings)")
+    ax[1].semilogy([r["iter"] for r in hp], [r["rel_error_x"] for r in hp], c="C1")
     ax[0].axhline(1e-2, ls=":", c="gray")
     ax[0].scatter([kkt.timings.get("total", 0.0)], [max(kkt.extra.get("rel", 1e-16), 1e-16)] if False else
-                  [max(np.linalg.norm(kkt.x[:100] + 0.3) / 3.0, 1e-16)], c="C1", marker="*", s=120, label="kkt")
+                  [max(np.linalg.norm(kkt.x[:100] + 0.3) / 3.0, 1e-16)], c="C3", marker="*", s=120, label="kkt")
     ax[0].set_xlabel("time [s]")
     ax[0].set_ylabel("‖x − x*‖ / ‖x*‖")
     ax[0].legend()
-    ax[1].semilogy(it, err)
+    ax[1].semilogy(it, err, c="C0")
     ax[1].axhline(1e-2, ls=":", c="gray")
     ax[1].set_xlabel("iteration")
     fig.suptitle("LLC toy, n = 100, start 10·1")

@@ -88,6 +88,11 @@ class KKTBackend(Backend):
         return "1"
 
     def solve_model(self, model, options: SolveOptions) -> BilevelResult:
+        """Solve; the variables' ``.value`` are left as they were (the result holds the point)."""
+        with model.preserved_values():
+            return self._solve_model(model, options)
+
+    def _solve_model(self, model, options: SolveOptions) -> BilevelResult:
         t0 = time.perf_counter()
         d, P, L, l = kkt_data(model)
         comp = options.get("complementarity", "bigm")

@@ -56,6 +56,11 @@ class ValueFunctionPenaltyBackend(Backend):
         return "1"
 
     def solve_model(self, model, options: SolveOptions) -> BilevelResult:
+        """Solve; the variables' ``.value`` are left as they were (the result holds the point)."""
+        with model.preserved_values():
+            return self._solve_model(model, options)
+
+    def _solve_model(self, model, options: SolveOptions) -> BilevelResult:
         import cvxpy as cp
 
         import optkit as ok

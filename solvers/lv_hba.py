@@ -194,6 +194,11 @@ class LVHBABackend(Backend):
         return "1"
 
     def solve_model(self, model, options: SolveOptions) -> BilevelResult:
+        """Solve; the variables' ``.value`` are left as they were (the result holds the point)."""
+        with model.preserved_values():
+            return self._solve_model(model, options)
+
+    def _solve_model(self, model, options: SolveOptions) -> BilevelResult:
         t_start = time.perf_counter()
         hp = {k: options.get(k, v) for k, v in self.options.items()}
         for k in ("alpha", "beta", "eta", "gamma1", "gamma2", "c"):

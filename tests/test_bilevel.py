@@ -326,3 +326,14 @@ def test_start_point_errors_and_exact_gap_history():
     x, y1, y2 = res.x[:3], res.x[3:6], res.x[6:]
     f = 0.5 * y1 @ y1 - x @ y1 + y2.sum()
     assert res.history[-1]["lower_gap"] == pytest.approx(f + 0.5 * np.sum((x + 1) ** 2) + x.sum(), abs=1e-6)
+
+
+def test_solves_do_not_leak_state_through_variable_values():
+    """A solve leaves the variables' .value as they were, so a later solve starts the same way."""
+    B = _lib()
+    bl = B.shimizu_aiyoshi1981_ex2()
+    fresh = ok.solve(B.shimizu_aiyoshi1981_ex2(), "vf-penalty").upper_objective
+    ok.solve(bl, "kkt")
+    ok.solve(bl, "lv-hba", max_iter=300)
+    assert all(v.value is None for v in bl.variables)
+    assert ok.solve(bl, "vf-penalty").upper_objective == pytest.approx(fresh, rel=1e-9)

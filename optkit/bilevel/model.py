@@ -21,6 +21,7 @@ is turned into minimisation of the negative. :meth:`Bilevel.data` compiles the m
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -333,6 +334,16 @@ class Bilevel:
         return absorbed
 
     # ------------------------------------------------------------------ helpers
+    @contextmanager
+    def preserved_values(self):
+        """Restore every variable's ``.value`` on exit: solves never leak state into later ones."""
+        saved = [(var, var.value) for var in self.variables]
+        try:
+            yield
+        finally:
+            for var, val in saved:
+                var.value = val
+
     def start(self, x0: dict | None = None) -> np.ndarray:
         """Start vector: x0 entries, else current variable values, else 0; clipped to the boxes."""
         d = self.data()
