@@ -197,7 +197,7 @@ class SketchNewtonBackend(Backend):
     description = ("AdaSketch-Newton (Hong-Na-Mahoney-Kolar 2023): minimize f(x) s.t. c(x) = 0, "
                    "randomized sketching on the Newton system, exact augmented Lagrangian merit")
     options = {**BASE_OPTIONS, "sketch": "gaussian", "block_size": 1,
-               "max_sketch_steps": 100_000, "matrix_free": False, "equilibrate": False}
+               "max_sketch_steps": 1_000_000, "matrix_free": False, "equilibrate": False}
     exact = False
 
     def version(self) -> str:

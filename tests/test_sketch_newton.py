@@ -108,8 +108,9 @@ def test_history_fields():
     assert eta1 == sorted(eta1) and eta2 == sorted(eta2, reverse=True)   # η₁ grows, η₂ shrinks
 
 
-def test_pde_control_n3_in_ten_iterations():
-    res = ok.solve(pde_control.build(3), "sketch-newton", sketch="kaczmarz")
+@pytest.mark.parametrize("sketch", ["kaczmarz", "gaussian"])
+def test_pde_control_n3_in_ten_iterations(sketch):
+    res = ok.solve(pde_control.build(3), "sketch-newton", sketch=sketch)   # default options
     assert res.termination == Termination.LOCALLY_OPTIMAL
     assert res.iterations <= 10
     assert res.objective == pytest.approx(pde_control.optimum(3), rel=1e-5)
