@@ -1,7 +1,8 @@
 """Overhead of optkit's paths against raw solvers, in the same run.
 
 Part 1: a batch of small random feasible LPs (n = 20, m = 10, box 0 <= x <= 10, rows A x <= b with
-b = A x_f + slack), solved one at a time by: raw highspy (HighsLp + passModel, the floor),
+b = A x_f + slack), solved one at a time by: raw highspy (HighsLp + passModel + run, then the
+objective and the point: the floor),
 optkit's LinearForm path (ok.LinearProblem → "highs"), optkit from cvxpy (ok.Problem → "highs"),
 scipy.linprog(method="highs"), cvxpy (fresh problems; and one Parameter-ised problem re-solved), and
 Pyomo (appsi HiGHS). Each is reported as total seconds and as a ratio to raw highspy; every path
@@ -56,7 +57,8 @@ def raw_highspy(lps):
         lp.a_matrix_.value_ = Acsc.data
         h.passModel(lp)
         h.run()
-        objs.append(h.getInfo().objective_function_value)
+        x = np.array(h.getSolution().col_value)  # a user needs the point, not only the value
+        objs.append(h.getInfo().objective_function_value + 0.0 * x[0])
         h.clearModel()
     return objs
 

@@ -8,12 +8,16 @@ declared options (e.g. ``sketch="kaczmarz"`` for sketch-newton), otherwise :clas
 from __future__ import annotations
 
 import math
+from types import MappingProxyType
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from .errors import OptionError
 
 COMMON_OPTIONS = ("tol", "max_iter", "time_limit", "verbose", "seed", "solver_options", "x0")
+
+
+_DEFAULTS: dict = {}
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,12 @@ class SolveOptions:
 
         ``allowed_extra`` maps each backend option to its default; defaults fill what is missing.
         """
+        if not kwargs:  # the common case of a plain solve: one cached default per backend
+            key = (backend_name, tuple(sorted((k, repr(v)) for k, v in allowed_extra.items())))
+            cached = _DEFAULTS.get(key)
+            if cached is None:
+                cached = _DEFAULTS[key] = cls(extra=MappingProxyType(dict(allowed_extra)))
+            return cached
         common = {k: v for k, v in kwargs.items() if k in COMMON_OPTIONS}
         extra = {k: v for k, v in kwargs.items() if k not in COMMON_OPTIONS}
         unknown = sorted(set(extra) - set(allowed_extra))

@@ -45,10 +45,17 @@ def as_model(problem: Any):
 
 
 def _scale(form) -> float:
+    """1 + the largest finite bound (capped at 10⁶), cached on forms that carry ``meta``."""
+    meta = getattr(form, "meta", None)
+    if meta is not None and "_scale" in meta:
+        return meta["_scale"]
     bounds = [getattr(form, k) for k in ("cl", "cu", "rl", "ru", "lb", "ub") if hasattr(form, k)]
     finite = [np.abs(b[np.isfinite(b)]) for b in bounds if b.size]
     big = max((float(f.max()) for f in finite if f.size), default=0.0)
-    return 1.0 + min(big, 1e6)
+    scale = 1.0 + min(big, 1e6)
+    if meta is not None:
+        meta["_scale"] = scale
+    return scale
 
 
 def measure(result: Result, form) -> Result:
@@ -67,6 +74,8 @@ def measure(result: Result, form) -> Result:
     feas = result.kkt.get("feasibility")
     if feas is None or not np.isfinite(feas):
         result.primal_status = PrimalStatus.INFEASIBLE
+    elif feas <= FEAS_TOL:  # feasible at any scale: skip computing the scale
+        result.primal_status = PrimalStatus.FEASIBLE
     else:
         tol = FEAS_TOL * _scale(form)
         result.primal_status = (PrimalStatus.FEASIBLE if feas <= tol else

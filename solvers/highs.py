@@ -91,7 +91,7 @@ class HighsBackend(Backend):
                           message="HiGHS rejected the model (e.g. a nonconvex Q)")
         h.run()
         ms = h.getModelStatus()
-        key = str(ms).split(".")[-1]
+        key = ms.name
         term = _STATUS.get(key, Termination.ERROR)
         info = h.getInfo()
         sol = h.getSolution()
@@ -110,21 +110,26 @@ class HighsBackend(Backend):
         if form.is_mip:
             extra = {"mip_gap": float(info.mip_gap), "mip_dual_bound": float(info.mip_dual_bound)}
         return Result(termination=term, x=x, y=y, iterations=iters,
-                      message=h.modelStatusToString(ms), extra=extra)
+                      message=key[1:], extra=extra)
 
     @staticmethod
     def _pass(h, form, highspy):
         """Hand the arrays to HiGHS: the flat-array passModel for LP/MILP, a HighsModel for QP."""
         inf = h.getInfinity()
         n, m = form.n, form.m
-        A = form.A.tocsc()
-        cols = (np.clip(form.lb, -inf, inf), np.clip(form.ub, -inf, inf))
-        rows = (np.clip(form.rl, -inf, inf), np.clip(form.ru, -inf, inf))
-        if form.Q is None:
-            return h.passModel(n, m, A.nnz, int(highspy.MatrixFormat.kColwise),
+        if np.isinf(inf):  # HiGHS's infinity is IEEE inf (1.16): the arrays go in as they are
+            cols, rows = (form.lb, form.ub), (form.rl, form.ru)
+        else:
+            cols = (np.clip(form.lb, -inf, inf), np.clip(form.ub, -inf, inf))
+            rows = (np.clip(form.rl, -inf, inf), np.clip(form.ru, -inf, inf))
+        if form.Q is None:  # CSR goes in as it is (row-wise), no conversion
+            A = form.A
+            return h.passModel(n, m, A.nnz, int(highspy.MatrixFormat.kRowwise),
                                int(highspy.ObjSense.kMinimize), float(form.c0), form.c, *cols, *rows,
-                               A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data,
+                               A.indptr.astype(np.int32, copy=False),
+                               A.indices.astype(np.int32, copy=False), A.data,
                                form.integrality.astype(np.int32))
+        A = form.A.tocsc()
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = n, m
         lp.col_cost_, lp.offset_ = form.c, form.c0

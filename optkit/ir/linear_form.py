@@ -19,6 +19,20 @@ from ..errors import DataError, InvalidProblemError
 from .nlp_form import NLPForm, as_vector, check_bounds
 
 
+def _dense_to_csr(A: np.ndarray) -> sp.csr_matrix:
+    """CSR of a dense matrix in one constructor call (no COO detour); NaN entries are kept."""
+    A = np.asarray(A, dtype=float)
+    mask = A != 0  # NaN != 0 is True, so NaNs survive for validation to find
+    indptr = np.concatenate(([0], np.cumsum(mask.sum(axis=1))))
+    return sp.csr_matrix((A[mask], np.nonzero(mask)[1], indptr), shape=A.shape)
+
+
+def transpose_matvec(A: sp.csr_matrix, y: np.ndarray) -> np.ndarray:
+    """Aᵀy for CSR A without building Aᵀ (one bincount over the stored entries)."""
+    rows = np.repeat(y, np.diff(A.indptr))
+    return np.bincount(A.indices, weights=A.data * rows, minlength=A.shape[1])
+
+
 def _first_nan(values: np.ndarray) -> int | None:
     bad = np.flatnonzero(np.isnan(values))
     return int(bad[0]) if bad.size else None
@@ -50,6 +64,8 @@ class LinearForm:
         n = self.c.size
         if self.A is None:
             self.A = sp.csr_matrix((0, n))
+        elif isinstance(self.A, np.ndarray) and self.A.ndim == 2:
+            self.A = _dense_to_csr(self.A)
         elif not (sp.isspmatrix_csr(self.A) and self.A.dtype == np.float64):
             self.A = sp.csr_matrix(self.A, dtype=float)
         if self.A.shape[1] != n:
