@@ -44,6 +44,30 @@ def _set_start(problem, x0: dict | None) -> dict:
     return saved
 
 
+class _CSRPattern:
+    """A fixed COO pattern turned into CSR once; each evaluation only permutes and sums values."""
+
+    def __init__(self, rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]):
+        self.shape = shape
+        order = np.lexsort((cols, rows))
+        r, c = rows[order], cols[order]
+        first = np.ones(r.size, dtype=bool)
+        first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
+        self.order = order
+        self.slot = np.cumsum(first) - 1  # duplicates (if any) add into one slot
+        self.nslots = int(first.sum())
+        self.indices = c[first].astype(np.int32)
+        self.indptr = np.concatenate(([0], np.cumsum(np.bincount(r[first], minlength=shape[0])))
+                                     ).astype(np.int32)
+        self.unique = self.nslots == r.size
+
+    def matrix(self, values: np.ndarray) -> sp.csr_matrix:
+        v = values[self.order]
+        if not self.unique:
+            v = np.bincount(self.slot, weights=v, minlength=self.nslots)
+        return sp.csr_matrix((v, self.indices, self.indptr), shape=self.shape)
+
+
 class _EngineOracles:
     """The C engine's oracles with the forward pass cached per point (derivatives need it).
 
@@ -61,10 +85,12 @@ class _EngineOracles:
         self.n, self.m = n, m
         if m:
             r, c = self.cp.get_jacobian_sparsity_coo()
-            self.jrows, self.jcols = np.asarray(r, np.int64), np.asarray(c, np.int64)
+            self.jac_pattern = _CSRPattern(np.asarray(r, np.int64), np.asarray(c, np.int64), (m, n))
         r, c = self.cp.get_problem_hessian_sparsity_coo()
-        self.hrows, self.hcols = np.asarray(r, np.int64), np.asarray(c, np.int64)
-        self.hdiag = self.hrows == self.hcols
+        r, c = np.asarray(r, np.int64), np.asarray(c, np.int64)
+        self.hoff = r != c  # strictly lower entries are mirrored to the upper triangle
+        self.hess_pattern = _CSRPattern(np.concatenate([r, c[self.hoff]]),
+                                        np.concatenate([c, r[self.hoff]]), (n, n))
         self._x: np.ndarray | None = None
         self._first_order_done = False
         self._f = 0.0
@@ -99,19 +125,14 @@ class _EngineOracles:
 
     def jac(self, x):
         self._forward(x)
-        vals = np.asarray(self.cp.eval_jacobian_vals(), dtype=float)
-        return sp.csr_matrix((vals, (self.jrows, self.jcols)), shape=(self.m, self.n))
+        return self.jac_pattern.matrix(np.asarray(self.cp.eval_jacobian_vals(), dtype=float))
 
     def hess(self, x, y, obj_factor=1.0):
         self._forward(x)
         self._first_order()
         y = np.ascontiguousarray(y, dtype=float) if self.m else np.zeros(0)
         vals = np.asarray(self.cp.eval_hessian_vals_coo_lower_tri(float(obj_factor), y), float)
-        off = ~self.hdiag
-        rows = np.concatenate([self.hrows, self.hcols[off]])
-        cols = np.concatenate([self.hcols, self.hrows[off]])
-        return sp.csr_matrix((np.concatenate([vals, vals[off]]), (rows, cols)),
-                             shape=(self.n, self.n))
+        return self.hess_pattern.matrix(np.concatenate([vals, vals[self.hoff]]))
 
 
 @dataclass
