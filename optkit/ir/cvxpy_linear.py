@@ -13,40 +13,31 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .cvxpy_chain import CvxpyChainMap
 from .linear_form import LinearForm
 
 
 @dataclass
-class CompiledLinear:
+class CompiledLinear(CvxpyChainMap):
     """A LinearForm with cvxpy's chain and inverse data for mapping back."""
 
     form: LinearForm
     chain: Any
     inverses: list
 
-    def _solution(self, x: np.ndarray, y: np.ndarray | None):
-        import cvxpy.settings as s
-        from cvxpy.reductions.solution import Solution
+    def _chain(self) -> tuple[list, list]:
+        return self.chain.reductions[:-1], self.inverses[:-1]
+
+    def _end_solution(self, x: np.ndarray, y: np.ndarray | None) -> tuple[dict, dict]:
         from cvxpy.reductions.solvers import utilities
 
         solver = self.chain.solver
         sinv = self.inverses[-1]
         dual = {}
         if y is not None and not self.form.is_mip:
-            dual = utilities.get_dual_values(np.asarray(y, float), utilities.extract_dual_value,
+            dual = utilities.get_dual_values(y, utilities.extract_dual_value,
                                              sinv[solver.EQ_CONSTR] + sinv[solver.NEQ_CONSTR])
-        sol = Solution(s.OPTIMAL, 0.0, {solver.VAR_ID: np.asarray(x, float)}, dual, {})
-        for red, inv in zip(reversed(self.chain.reductions[:-1]), reversed(self.inverses[:-1])):
-            sol = red.invert(sol, inv)
-        return sol
-
-    def values(self, x: np.ndarray) -> dict[int, Any]:
-        """User variable id → value."""
-        return self._solution(x, None).primal_vars
-
-    def duals(self, x: np.ndarray, y: np.ndarray) -> dict[int, Any]:
-        """User constraint id → multiplier (cvxpy convention)."""
-        return self._solution(x, y).dual_vars
+        return {solver.VAR_ID: x}, dual
 
 
 def compile_linear(problem, name: str = "cvxpy-linear") -> CompiledLinear:

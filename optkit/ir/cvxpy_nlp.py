@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import UnsupportedProblemError
+from .cvxpy_chain import CvxpyChainMap
 from .nlp_form import NLPForm
 
 
@@ -136,7 +137,7 @@ class _EngineOracles:
 
 
 @dataclass
-class CompiledNLP:
+class CompiledNLP(CvxpyChainMap):
     """An NLPForm with the maps back to the user's cvxpy variables and constraints."""
 
     form: NLPForm
@@ -148,10 +149,10 @@ class CompiledNLP:
     sense: int
     extra: dict = field(default_factory=dict)
 
-    def _solution(self, x: np.ndarray, y: np.ndarray | None):
-        import cvxpy.settings as s
-        from cvxpy.reductions.solution import Solution
+    def _chain(self) -> tuple[list, list]:
+        return self.reductions, self.inverses
 
+    def _end_solution(self, x: np.ndarray, y: np.ndarray | None) -> tuple[dict, dict]:
         primal = {vid: np.reshape(x[off:off + int(np.prod(self.var_shapes[vid], dtype=int))],
                                   self.var_shapes[vid], order="F")
                   for vid, off in self.var_offsets.items()}
@@ -161,18 +162,7 @@ class CompiledNLP:
                 size = int(np.prod(shape, dtype=int))
                 block = np.reshape(y[start:start + size], shape, order="F")
                 dual[cid] = block if is_eq else -block
-        sol = Solution(s.OPTIMAL, 0.0, primal, dual, {})
-        for red, inv in zip(reversed(self.reductions), reversed(self.inverses)):
-            sol = red.invert(sol, inv)
-        return sol
-
-    def values(self, x: np.ndarray) -> dict[int, Any]:
-        """User variable id → value at the flat point x."""
-        return self._solution(x, None).primal_vars
-
-    def duals(self, x: np.ndarray, y: np.ndarray) -> dict[int, Any]:
-        """User constraint id → multiplier (cvxpy convention)."""
-        return self._solution(x, y).dual_vars
+        return primal, dual
 
 
 def compile_nlp(problem, x0: dict | None = None, name: str = "cvxpy-nlp") -> CompiledNLP:
