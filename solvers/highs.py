@@ -61,8 +61,6 @@ class HighsBackend(Backend):
 
     def _instance(self):
         """One Highs object per thread, cleared and reset before each solve (creating one costs)."""
-        import highspy
-
         h = getattr(self._local, "highs", None)
         if h is None:
             from optkit.native import new_highs

@@ -12,7 +12,6 @@ as nonnegative slacks expr ≥ 0); :meth:`CompiledNLP.duals` converts them to cv
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
