@@ -48,3 +48,18 @@ def test_exact_newton_reaches_known_optimum(inst):
         return
     assert res.is_solved(), res.message
     assert res.objective == pytest.approx(inst.known_objective, abs=1e-4 * (1 + abs(inst.known_objective)))
+
+
+@pytest.mark.parametrize("sketch", ["gaussian", "kaczmarz"])
+def test_acceptance_solved_fraction_and_median(sketch):
+    # the acceptance: ≥ 90% of hs-eq to KKT ≤ 1e-4 with median iterations ≤ 6
+    its, failed = [], []
+    for inst in INSTANCES:
+        res = ok.solve(inst.build(), "sketch-newton", sketch=sketch)
+        if res.is_solved() and res.extra["kkt_2norm"] <= 1e-4:
+            its.append(res.iterations)
+        else:
+            failed.append(inst.name)
+    assert set(failed) <= PAPER_FAILS
+    assert len(its) >= 0.9 * len(INSTANCES)
+    assert float(np.median(its)) <= 6
