@@ -21,6 +21,18 @@ To run everything quickly: `make bench`, or each script with `--quick`.
 """
 
 
+def _demote(text: str) -> str:
+    """Every Markdown heading one level down (outside code fences): page title → section."""
+    out, fenced = [], False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        if not fenced and line.startswith("#"):
+            line = "#" + line
+        out.append(line)
+    return "\n".join(out)
+
+
 def main() -> None:
     parts = [INTRO]
     names = ORDER + sorted(p.stem[len("bench_"):] for p in DOCS.glob("bench_*.md")
@@ -28,11 +40,7 @@ def main() -> None:
     for name in names:
         path = DOCS / f"bench_{name}.md"
         if path.exists():
-            text = path.read_text().strip()
-            lines = text.splitlines()
-            if lines and lines[0].startswith("# "):
-                lines[0] = "#" + lines[0]  # demote the page title to a section
-            parts.append("\n".join(lines))
+            parts.append(_demote(path.read_text().strip()))
     (DOCS / "benchmarks.md").write_text("\n\n".join(parts) + "\n")
     print(f"wrote {DOCS / 'benchmarks.md'} from {len(parts) - 1} section(s)")
 
