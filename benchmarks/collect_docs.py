@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
+TITLES = {"backends_modelling": "cvxpy and Pyomo backends against the same models written by hand"}
 ORDER = ["overhead", "backends_modelling", "sketch_newton", "bilevel", "pareto", "batch"]
 INTRO = """# Benchmarks
 
@@ -40,7 +41,10 @@ def main() -> None:
     for name in names:
         path = DOCS / f"bench_{name}.md"
         if path.exists():
-            parts.append(_demote(path.read_text().strip()))
+            text = path.read_text().strip()
+            if not text.startswith("#"):
+                text = f"# {TITLES.get(name, name)}\n\n{text}"
+            parts.append(_demote(text))
     (DOCS / "benchmarks.md").write_text("\n\n".join(parts) + "\n")
     print(f"wrote {DOCS / 'benchmarks.md'} from {len(parts) - 1} section(s)")
 
