@@ -29,7 +29,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from optkit.backend import Backend
+from optkit.bilevel.backend import BilevelBackend
 from optkit.bilevel.result import BilevelResult, finish, lower_value
 from optkit.errors import OptionError, UnsupportedProblemError
 from optkit.options import SolveOptions
@@ -74,23 +74,14 @@ def kkt_data(model):
     return d, P, L, l
 
 
-class KKTBackend(Backend):
+class KKTBackend(BilevelBackend):
     """Exact KKT/MPCC reformulation of LP/convex-QP lower levels, solved as MILP/MIQP."""
 
     name = "kkt"
-    accepts = frozenset({"bilevel"})
     requires = ("highspy",)
     description = "bilevel: KKT reformulation (big-M or SOS1), MILP/MIQP by HiGHS or SCIP"
     options = {"complementarity": "bigm", "big_m": 1e3, "bigm_retries": 3, "measure_gap": True,
                "mip_solver": "auto"}  # auto | highs | scip
-
-    def version(self) -> str:
-        return "1"
-
-    def solve_model(self, model, options: SolveOptions) -> BilevelResult:
-        """Solve; the variables' ``.value`` are left as they were (the result holds the point)."""
-        with model.preserved_values():
-            return self._solve_model(model, options)
 
     def _solve_model(self, model, options: SolveOptions) -> BilevelResult:
         t0 = time.perf_counter()

@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from optkit.backend import Backend
+from optkit.bilevel.backend import BilevelBackend
 from optkit.bilevel.functions import VectorFunction
 from optkit.bilevel.model import _constraint_expr, substitute
 from optkit.bilevel.result import BilevelResult, finish, solve_convex
@@ -42,23 +42,14 @@ def _has(name: str) -> bool:
         return False
 
 
-class ValueFunctionPenaltyBackend(Backend):
+class ValueFunctionPenaltyBackend(BilevelBackend):
     """Sequential linearised value-function penalty (see module docstring)."""
 
     name = "vf-penalty"
-    accepts = frozenset({"bilevel"})
     requires = ("cvxpy",)
     description = "bilevel: linearised value-function penalty, NLP subproblems by ipopt/scipy"
     options = {"rho0": 1.0, "rho_growth": 10.0, "gap_tol": 1e-6, "nlp_solver": "auto",
                "measure_gap": True}
-
-    def version(self) -> str:
-        return "1"
-
-    def solve_model(self, model, options: SolveOptions) -> BilevelResult:
-        """Solve; the variables' ``.value`` are left as they were (the result holds the point)."""
-        with model.preserved_values():
-            return self._solve_model(model, options)
 
     def _solve_model(self, model, options: SolveOptions) -> BilevelResult:
         import cvxpy as cp

@@ -40,7 +40,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from optkit.backend import Backend
+from optkit.bilevel.backend import BilevelBackend
 from optkit.bilevel.result import BilevelResult, finish, lower_value
 from optkit.errors import OptionError, UnsupportedProblemError
 from optkit.options import SolveOptions
@@ -179,24 +179,15 @@ PAPER_SETTINGS = {"alpha": 0.002, "beta": 0.002, "eta": 0.03, "gamma1": 10.0, "g
                   "c": 1.0, "p": 0.3, "r": 10.0}
 
 
-class LVHBABackend(Backend):
+class LVHBABackend(BilevelBackend):
     """LV-HBA (see module docstring); all hyperparameters are options."""
 
     name = "lv-hba"
-    accepts = frozenset({"bilevel"})
     requires = ("cvxpy",)
     description = "bilevel: LV-HBA, Hessian-free single loop on the proximal Lagrangian value function"
     options = {"alpha": 0.01, "beta": 0.01, "eta": 0.03, "gamma1": 10.0, "gamma2": 0.1,
                "c": 1.0, "p": 0.49, "r": 10.0, "history_every": None, "history_gap": False,
                "measure_gap": True, "check_convexity": True}
-
-    def version(self) -> str:
-        return "1"
-
-    def solve_model(self, model, options: SolveOptions) -> BilevelResult:
-        """Solve; the variables' ``.value`` are left as they were (the result holds the point)."""
-        with model.preserved_values():
-            return self._solve_model(model, options)
 
     def _solve_model(self, model, options: SolveOptions) -> BilevelResult:
         t_start = time.perf_counter()

@@ -72,8 +72,6 @@ def lower_value(model, v: np.ndarray, relax: float | None = None) -> tuple[float
 
 
 def _lower_value(model, v: np.ndarray, relax: float) -> tuple[float, str]:
-    import cvxpy as cp
-
     prob = model.lower_problem(v, relax=relax)
     sense = model.lower.sense
     try:
