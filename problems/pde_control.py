@@ -74,6 +74,37 @@ def build(N: int = 3):
                   name=f"PDE-N{N}")
 
 
+def _hat(N: int, Nc: int) -> np.ndarray:
+    """1-D linear interpolation (hat functions) from Nc to N interior points of the same interval."""
+    xf = np.arange(1, N + 1) / (N + 1)
+    xc = np.arange(1, Nc + 1) / (Nc + 1)
+    return np.maximum(0.0, 1.0 - np.abs(xf[:, None] - xc[None, :]) * (Nc + 1))
+
+
+def sketch_structure(N: int, strips: int = 4, overlap: int = 2, coarse_ratio: int = 4) -> dict:
+    """Options for sketch-newton's structured sketches on the N×N problem (beyond the paper).
+
+    K's rows are ordered (w, z, λ), each block of N² grid-point rows row-major. Returns
+    ``sketch_blocks``: ``strips`` horizontal strips of grid lines, each widened by ``overlap``
+    lines on both sides, taking the w-, z- and λ-rows of its grid points (block Kaczmarz over an
+    overlapping cover); and ``coarse_sketch`` S_c = diag(P, P, P), P = P₁ ⊗ P₁ the bilinear
+    interpolation from an Nc×Nc grid, Nc = max(1, N // coarse_ratio), so S_c has 3Nc² columns.
+    Use as ``ok.solve(model, "sketch-newton", sketch="kaczmarz", equilibrate=True,
+    **sketch_structure(N))``.
+    """
+    if not (isinstance(N, (int, np.integer)) and N >= 1):
+        raise ValueError(f"pde-control: N must be a positive integer, got {N!r}")
+    n2 = N * N
+    blocks = []
+    for s in np.array_split(np.arange(N), max(1, min(strips, N))):
+        lines = np.arange(max(0, s[0] - overlap), min(N, s[-1] + overlap + 1))
+        pts = (lines[:, None] * N + np.arange(N)[None, :]).ravel()
+        blocks.append(np.sort(np.r_[pts, pts + n2, pts + 2 * n2]))
+    P1 = _hat(N, max(1, N // coarse_ratio))
+    P = sp.csr_matrix(np.kron(P1, P1))
+    return {"sketch_blocks": blocks, "coarse_sketch": sp.block_diag([P, P, P], format="csr")}
+
+
 class _Builder:
     def __init__(self, N: int):
         self.N = N

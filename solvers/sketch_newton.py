@@ -28,6 +28,15 @@ Equilibration (``equilibrate=True``, beyond the paper): the sketches run on D K 
 symmetric Ruiz scaling D (z = D z̃), i.e. sketch-and-project in the D⁻²-weighted norm; the
 accuracy test is still applied to the residual of the unscaled system.
 
+Structured sketches (``sketch_blocks`` [+ ``coarse_sketch``], beyond the paper): the sketch is
+drawn from a fixed, user-given family — row blocks I_1..I_p of K covering all n + m rows, each
+with probability (1 − p_c)/p (block Kaczmarz, z ← z − K_Iᵀ(K_I K_Iᵀ)⁻¹ r_I), and a d×s_c matrix
+S_c with probability p_c = ``coarse_prob`` (z ← z − K S_c(S_cᵀK²S_c)⁻¹ S_cᵀ r). It is still
+sketch-and-project with the paper's accuracy test and merit; only the sketch distribution differs.
+A square Gaussian mixing of a block's rows spans the same rows, so the ``sketch`` option does not
+change the step here. ``optkit.problems.pde_control.sketch_structure(N)`` builds overlapping
+grid-strip blocks plus a coarse-grid S_c for the PDE family.
+
 Superlinear variant (``superlinear=True``): the accuracy test uses θ_k = θ·min(1, ‖b_k‖), a
 forcing term that goes to 0 with the KKT residual (the paper's "sharpened" condition).
 
@@ -197,7 +206,8 @@ class SketchNewtonBackend(Backend):
     description = ("AdaSketch-Newton (Hong-Na-Mahoney-Kolar 2023): minimize f(x) s.t. c(x) = 0, "
                    "randomized sketching on the Newton system, exact augmented Lagrangian merit")
     options = {**BASE_OPTIONS, "sketch": "gaussian", "block_size": 1,
-               "max_sketch_steps": 1_000_000, "matrix_free": False, "equilibrate": False}
+               "max_sketch_steps": 1_000_000, "matrix_free": False, "equilibrate": False,
+               "sketch_blocks": None, "coarse_sketch": None, "coarse_prob": 0.5}
     exact = False
 
     def version(self) -> str:
@@ -223,6 +233,25 @@ class SketchNewtonBackend(Backend):
                 raise OptionError(f"{self.name}: option block_size must be a positive integer")
             if not (isinstance(opt["max_sketch_steps"], int) and opt["max_sketch_steps"] >= 1):
                 raise OptionError(f"{self.name}: option max_sketch_steps must be a positive integer")
+            if opt["sketch_blocks"] is not None:
+                if opt.get("matrix_free"):
+                    raise OptionError(f"{self.name}: sketch_blocks needs K as a sparse matrix; "
+                                      "it cannot be combined with matrix_free=True")
+                try:
+                    opt["sketch_blocks"] = [np.asarray(I, dtype=np.int64).ravel()
+                                            for I in opt["sketch_blocks"]]
+                except (TypeError, ValueError) as exc:
+                    raise OptionError(f"{self.name}: option sketch_blocks must be a list of integer "
+                                      f"row-index arrays ({exc})") from None
+                if not opt["sketch_blocks"] or any(I.size == 0 for I in opt["sketch_blocks"]):
+                    raise OptionError(f"{self.name}: option sketch_blocks must be a non-empty list "
+                                      "of non-empty row-index arrays")
+            elif opt["coarse_sketch"] is not None:
+                raise OptionError(f"{self.name}: option coarse_sketch is used only together with "
+                                  "sketch_blocks")
+            if not (isinstance(opt["coarse_prob"], (int, float)) and 0 < opt["coarse_prob"] < 1):
+                raise OptionError(f"{self.name}: option coarse_prob must lie in (0, 1), "
+                                  f"got {opt['coarse_prob']!r}")
         opt["tol"] = o.tol if o.tol is not None else COMMON_DEFAULTS["tol"]
         opt["max_iter"] = o.max_iter if o.max_iter is not None else COMMON_DEFAULTS["max_iter"]
         opt["seed"] = 0 if o.seed is None else o.seed
@@ -252,6 +281,8 @@ class SketchNewtonBackend(Backend):
         why = self.unsupported_reason(form)
         if why:
             return Result(termination=Termination.INVALID_PROBLEM, message=why)
+        if not self.exact and opt["sketch_blocks"] is not None:
+            self._check_structure(opt, form.n + form.m)
         # shift the rows so the constraints read c(x) − cl = 0
         if np.any(form.cl != 0):
             rhs_shift = form.cl.copy()
@@ -283,7 +314,14 @@ class SketchNewtonBackend(Backend):
             res.extra.update(stats)
             res.extra["kkt_2norm"] = None if P is None else P.kkt
             res.extra["eta1"], res.extra["eta2"], res.extra["delta"] = eta1, eta2, delta
-            res.extra["method"] = "exact" if self.exact else f"{opt['sketch']}(block {opt['block_size']})"
+            if self.exact:
+                res.extra["method"] = "exact"
+            elif opt["sketch_blocks"] is not None:
+                cs = opt["coarse_sketch"]
+                res.extra["method"] = (f"structured({len(opt['sketch_blocks'])} blocks"
+                                       + (f" + coarse {cs.shape[1]}" if cs is not None else "") + ")")
+            else:
+                res.extra["method"] = f"{opt['sketch']}(block {opt['block_size']})"
             its = max(len(history), 1)
             res.extra["unit_step_fraction"] = stats["unit_steps"] / its if history else None
             return res
@@ -409,6 +447,28 @@ class SketchNewtonBackend(Backend):
                 print(history[-1])
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _check_structure(self, opt: dict, d: int) -> None:
+        """sketch_blocks must cover the rows 0..d−1 of K; coarse_sketch must have d rows."""
+        cover = np.zeros(d, dtype=bool)
+        for I in opt["sketch_blocks"]:
+            if I.min() < 0 or I.max() >= d:
+                raise OptionError(f"{self.name}: sketch_blocks indices must lie in 0..{d - 1} "
+                                  f"(K has n + m = {d} rows)")
+            cover[I] = True
+        if not cover.all():
+            raise OptionError(f"{self.name}: sketch_blocks must cover every row of K "
+                              f"({int((~cover).sum())} of {d} rows are in no block)")
+        cs = opt["coarse_sketch"]
+        if cs is not None:
+            if not sp.issparse(cs):
+                cs = np.asarray(cs, dtype=float)
+                if cs.ndim == 1:
+                    cs = cs[:, None]
+            if cs.ndim != 2 or cs.shape[0] != d:
+                raise OptionError(f"{self.name}: coarse_sketch must be a d×s matrix with "
+                                  f"d = n + m = {d} rows, got shape {getattr(cs, 'shape', None)}")
+            opt["coarse_sketch"] = cs
+
     # ------------------------------------------------------------------ linear algebra
     @staticmethod
     def _kkt_matrix(H, shift, G, small):
@@ -442,8 +502,9 @@ class SketchNewtonBackend(Backend):
                                   kfro=normK)
             solver.scale = np.ones(b.size)
             return solver
-        K = self._kkt_matrix(H, shift, G, small)
-        if sp.issparse(K) and opt["block_size"] == 1 and K.shape[0] <= SKETCH_DENSE_MAX:
+        structured = opt["sketch_blocks"] is not None
+        K = self._kkt_matrix(H, shift, G, False if structured else small)
+        if not structured and sp.issparse(K) and opt["block_size"] == 1 and K.shape[0] <= SKETCH_DENSE_MAX:
             K = K.toarray()
         scale = np.ones(K.shape[0])
         if opt.get("equilibrate"):
@@ -452,7 +513,12 @@ class SketchNewtonBackend(Backend):
                 scale[:, None] * K * scale[None, :]
             b = scale * b
             normK = _fro(K)
-        solver = SketchSolver(b, rng, opt["sketch"], opt["block_size"], K=K, kfro=normK)
+        if structured:
+            solver = SketchSolver(b, rng, opt["sketch"], 1, K=K, kfro=normK,
+                                  blocks=opt["sketch_blocks"], coarse=opt["coarse_sketch"],
+                                  coarse_prob=opt["coarse_prob"])
+        else:
+            solver = SketchSolver(b, rng, opt["sketch"], opt["block_size"], K=K, kfro=normK)
         solver.scale = scale
         return solver
 

@@ -21,6 +21,15 @@ Three engines, chosen by :class:`SketchSolver`:
 - ``sparse``: K a scipy.sparse matrix (large d), any block size; block Kaczmarz factorises the
   sparse s×s Gram matrix K_I K_Iᵀ.
 - ``operator``: K only through products v ↦ K v (matrix-free; B v from Hessian-vector products).
+- ``structured`` (beyond the paper): a user-given discrete sketch distribution — a fixed family of
+  row blocks I_1..I_p covering {1..d} (block Kaczmarz over a cover, each drawn with probability
+  (1 − p_c)/p) and optionally one "coarse" sketch S_c (d×s_c, drawn with probability p_c). Each
+  draw is still a sketch-and-project step: block I gives z ← z − K_Iᵀ (K_I K_Iᵀ)⁻¹ r_I, the coarse
+  sketch gives z ← z − K S_c (S_cᵀK²S_c)⁻¹ S_cᵀ r. Because the distribution is fixed, the Gram
+  matrices K_I K_Iᵀ (sparse LU) and S_cᵀK²S_c (dense Cholesky) are factorised once per system,
+  so a step costs two triangular solves and one sparse K product. On discretised PDEs, overlapping
+  subdomain blocks plus a coarse-grid S_c make the rate nearly independent of the grid size (a
+  two-level Schwarz iteration on the normal equations, which sketch-and-project is in this case).
 
 The caller gives a stopping threshold on ‖r‖₂ and a step budget; the solver returns when either
 is reached, or when ‖r‖ is at the rounding-error floor ε(‖K‖_F‖z‖ + ‖b‖).
@@ -161,7 +170,7 @@ class SketchSolver:
 
     def __init__(self, b: np.ndarray, rng: np.random.Generator, sketch: str = "gaussian",
                  block_size: int = 1, K=None, matvec: Callable | None = None,
-                 kfro: float = 1.0):
+                 kfro: float = 1.0, blocks=None, coarse=None, coarse_prob: float = 0.5):
         if sketch not in SKETCHES:
             raise ValueError(f"sketch must be one of {', '.join(SKETCHES)}, got {sketch!r}")
         self.b = np.asarray(b, dtype=float)
@@ -172,7 +181,14 @@ class SketchSolver:
         self.kfro = float(kfro)
         self.z = np.zeros(self.d)
         self.r = -self.b.copy()
-        if K is None:
+        if blocks is not None:
+            if K is None:
+                raise ValueError("structured sketches (blocks) need K as a matrix, not matvec")
+            self.engine = "structured"
+            self.K = sp.csr_matrix(K)
+            self._mv = self.K.__matmul__
+            self._setup_structured(blocks, coarse, coarse_prob)
+        elif K is None:
             if matvec is None:
                 raise ValueError("give K or matvec")
             self.engine = "operator"
@@ -217,6 +233,37 @@ class SketchSolver:
             steps += self._chunk(todo, max(threshold, fl))
             res = self.residual()
 
+    # ------------------------------------------------------------------ structured engine
+    def _setup_structured(self, blocks, coarse, coarse_prob: float) -> None:
+        """Factorise K_I K_Iᵀ for every block and S_cᵀK²S_c for the coarse sketch (once)."""
+        self._blocks = []
+        for I in blocks:
+            I = np.asarray(I, dtype=np.int64)
+            R = self.K[I]                                   # (K E_I)ᵀ, |I|×d sparse
+            M = (R @ R.T).tocsc()
+            ridge = 1e-14 * max(float(M.diagonal().max(initial=0.0)), 1e-300)
+            lu = spla.splu(M + ridge * sp.identity(M.shape[0], format="csc"))
+            self._blocks.append((I, R.T.tocsr(), lu))
+        self._coarse = None
+        if coarse is not None:
+            S = sp.csr_matrix(coarse) if sp.issparse(coarse) else np.asarray(coarse, dtype=float)
+            KS = np.asarray((self.K @ S).toarray() if sp.issparse(S) else self.K @ S)
+            M = KS.T @ KS
+            M += 1e-14 * max(float(np.max(np.diag(M), initial=0.0)), 1e-300) * np.eye(M.shape[0])
+            self._coarse = (S.T.tocsr() if sp.issparse(S) else S.T, KS, sla.cho_factor(M))
+        self._pc = float(coarse_prob) if self._coarse is not None else 0.0
+
+    def _structured_step(self) -> None:
+        if self._pc and self.rng.random() < self._pc:
+            St, KS, C = self._coarse
+            step = KS @ sla.cho_solve(C, St @ self.r)
+        else:
+            I, RT, lu = self._blocks[int(self.rng.integers(len(self._blocks)))]
+            step = RT @ lu.solve(self.r[I])
+        self.z -= step
+        self.r -= self.K @ step
+        self.products += 1
+
     # ------------------------------------------------------------------ engines
     def _chunk(self, T: int, threshold: float) -> int:
         thr2 = threshold * threshold
@@ -234,8 +281,9 @@ class SketchSolver:
                 done = kernel(idx, self.K, self.b, self.rn2, self.z, thr2, check)
             self.products += done
             return int(done)
+        stepper = self._structured_step if self.engine == "structured" else self._block_step
         for t in range(T):
-            self._block_step()
+            stepper()
             if (t + 1) % 8 == 0 and float(self.r @ self.r) <= thr2:
                 return t + 1
         return T
