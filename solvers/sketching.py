@@ -247,8 +247,9 @@ class SketchSolver:
         self._coarse = None
         if coarse is not None:
             S = sp.csr_matrix(coarse) if sp.issparse(coarse) else np.asarray(coarse, dtype=float)
-            KS = np.asarray((self.K @ S).toarray() if sp.issparse(S) else self.K @ S)
+            KS = (self.K @ S).tocsr() if sp.issparse(S) else np.asarray(self.K @ S)
             M = KS.T @ KS
+            M = np.asarray(M.toarray() if sp.issparse(M) else M)
             M += 1e-14 * max(float(np.max(np.diag(M), initial=0.0)), 1e-300) * np.eye(M.shape[0])
             self._coarse = (S.T.tocsr() if sp.issparse(S) else S.T, KS, sla.cho_factor(M))
         self._pc = float(coarse_prob) if self._coarse is not None else 0.0
