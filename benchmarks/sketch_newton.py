@@ -224,15 +224,15 @@ def plot_pde(recs: list[dict], img: Path) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(9, 4.5))
     for s in sorted({r["solver"] for r in recs}):
         pts = [(2 * r["N"] ** 2, r["time"]) for r in recs if r["solver"] == s and
-               r["kkt"] is not None and r["kkt"] <= TOL]
+               r["kkt"] is not None and r["kkt"] <= TOL and r["time"] > 0]
         if pts:
             ax.loglog(*zip(*pts), "o-", label=s)
     ax.set_xlabel("n = 2N²")
     ax.set_ylabel("wall time (s), solved runs")
-    ax.legend()
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
     ax.set_title("PDE control: time to KKT ≤ 1e-4")
     fig.tight_layout()
     path = img / "sketch_newton_pde.png"
