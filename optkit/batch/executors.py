@@ -434,7 +434,13 @@ def run_local(jobs: list[Job], on_outcome: Callable[[int, dict], None], workers:
                     s.last_problem = jobs[i].problem_key
                     if len(s.queue) == 1:
                         start_front(s)
-                    s.conn.send((i, logpath, payload))
+                    try:
+                        s.conn.send((i, logpath, payload))
+                    except (BrokenPipeError, ConnectionResetError, EOFError, OSError):
+                        # the worker died on the job it was running (its pipe just closed): stop
+                        # feeding it; the wait below sees its sentinel, records the running job
+                        # and requeues this one with the rest of its queue
+                        break
             busy = [k for k, s in enumerate(slots) if s is not None and s.queue]
             if not busy:
                 break
