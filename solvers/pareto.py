@@ -31,7 +31,7 @@ from optkit.backend import Backend
 from optkit.errors import UnsupportedProblemError
 from optkit.multiobjective.indicators import crowding_distance, nondominated_mask
 from optkit.multiobjective.scalarize import (Run, Scalarization, simplex_points, single_thread,
-                                             spread_order)
+                                             iter_spread_order, spread_order)
 from optkit.options import SolveOptions
 
 COMMON = {"points": 25, "inner": None, "inner_max_iter": None, "max_evals": None,
@@ -75,9 +75,9 @@ def _sweep(run: Run, params: np.ndarray, make, order=None, expect_infeasible=Fal
     ``polish(p, sub)`` → True adds a second stage that makes a weakly efficient point efficient.
     """
     rng = np.random.default_rng(run.seed)
-    order = spread_order(params) if order is None else order
+    left = len(params) if order is None else len(order)
+    order = iter_spread_order(params) if order is None else order
     solved_p, solved_x = [], []
-    left = len(order)
     for idx in order:
         if run.exhausted():
             break
@@ -180,7 +180,7 @@ def _descend_explored(run: Run, idx: list, limit: int = 20) -> None:
     G = np.asarray([run.G[i] for i in idx])
     nd = [idx[i] for i in np.flatnonzero(nondominated_mask(G))]
     if len(nd) > limit:  # a spread subset, by farthest-point order in normalised objectives
-        order = spread_order(run.norm(np.asarray([run.G[i] for i in nd])))[:limit]
+        order = spread_order(run.norm(np.asarray([run.G[i] for i in nd])), limit=limit)
         nd = [nd[i] for i in order]
     for i in nd:
         if run.exhausted():

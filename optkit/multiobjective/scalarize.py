@@ -124,17 +124,28 @@ def simplex_points(m: int, k: int) -> np.ndarray:
     return simplex_lattice(m, h)
 
 
-def spread_order(P: np.ndarray, first: int = 0) -> np.ndarray:
-    """Greedy farthest-point order: every prefix of the order is spread over the set."""
+def iter_spread_order(P: np.ndarray, first: int = 0):
+    """Greedy farthest-point order, lazily: each index costs O(k), so a sweep that stops early
+    (budget, time limit) never pays for the whole O(k²) order."""
     P = np.asarray(P, float)
     k = len(P)
-    order = [first]
+    if k == 0:
+        return
+    yield first
     d = np.linalg.norm(P - P[first], axis=1)
+    d[first] = -1.0
     for _ in range(k - 1):
         i = int(np.argmax(d))
-        order.append(i)
+        yield i
         d = np.minimum(d, np.linalg.norm(P - P[i], axis=1))
-    return np.asarray(order)
+        d[i] = -1.0
+
+
+def spread_order(P: np.ndarray, first: int = 0, limit: int | None = None) -> np.ndarray:
+    """Greedy farthest-point order: every prefix of the order is spread over the set."""
+    k = len(P) if limit is None else min(limit, len(P))
+    it = iter_spread_order(P, first)
+    return np.fromiter((next(it) for _ in range(k)), dtype=int, count=k)
 
 
 # ---------------------------------------------------------------------------- one run
