@@ -48,3 +48,27 @@ def mps_dir() -> Path:
     if not MPS_DIR.is_dir():
         pytest.fail(f"shared MPS folder not found at {MPS_DIR}")
     return MPS_DIR
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """With OPTKIT_REQUIRE_BACKENDS=1 (CI), any skip — importorskip, pytest.skip — is a failure:
+    nothing a test needs may silently go missing there."""
+    outcome = yield
+    report = outcome.get_result()
+    if (os.environ.get("OPTKIT_REQUIRE_BACKENDS") == "1" and report.skipped
+            and not hasattr(report, "wasxfail")):
+        reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI (OPTKIT_REQUIRE_BACKENDS=1): {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """The same for a whole module skipped at import (module-level importorskip)."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("OPTKIT_REQUIRE_BACKENDS") == "1" and report.skipped:
+        reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"module skipped in CI (OPTKIT_REQUIRE_BACKENDS=1): {reason}"
