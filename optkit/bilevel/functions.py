@@ -84,6 +84,19 @@ class JointIndex:
         return cols if covered == compiled.form.n else None
 
 
+def _engine_compile(problem, index: "JointIndex", rows: int | None = None):
+    """(compiled, columns) of ``problem`` on the joint vector; columns None when the compiled
+    form is not a plain reindexing (auxiliary variables, or a row count other than ``rows``)."""
+    try:
+        comp = _quiet_compile(problem)
+        cols = index.column_map(comp)
+        if cols is not None and rows is not None and comp.form.m != rows:
+            cols = None
+        return comp, cols
+    except Exception:  # not compilable by the engine: callers fall back to cvxpy's gradients
+        return None, None
+
+
 def _quiet_compile(problem):
     from ..ir.cvxpy_nlp import compile_nlp
 
@@ -107,11 +120,7 @@ class ScalarFunction:
             self.mode, self.q, self.r = "constant", np.zeros(self.N), sign * float(np.asarray(expr.value))
             self.P = sp.csr_matrix((self.N, self.N))
             return
-        try:
-            comp = _quiet_compile(cp.Problem(cp.Minimize(expr)))
-            cols = index.column_map(comp)
-        except Exception:
-            comp, cols = None, None
+        comp, cols = _engine_compile(cp.Problem(cp.Minimize(expr)), index)
         if cols is None:
             if comp is not None and self._setup_implicit(comp, index):
                 self.mode = "engine-implicit"
@@ -232,16 +241,9 @@ class VectorFunction:
             self.mode, self.A = "affine", sp.csr_matrix((self.k, self.N))
             self.b = np.ravel(np.asarray(stacked.value, float))
             return
-        try:
-            comp = _quiet_compile(cp.Problem(cp.Minimize(0), [stacked == 0]))
-            cols = index.column_map(comp)
-            if cols is not None and comp.form.m != self.k:
-                cols = None
-        except Exception:
-            comp, cols = None, None
-        if cols is None:
-            if comp is not None and self._setup_implicit(comp, index):
-                self.mode = "engine-implicit"
+        comp, cols = _engine_compile(cp.Problem(cp.Minimize(0), [stacked == 0]), index,
+                                     rows=self.k)
+        if cols is None:  # auxiliary variables or rows: evaluate through cvxpy's own gradients
             return
         self._form, self._cols = comp.form, cols
         self.mode = "engine"
@@ -276,12 +278,10 @@ class VectorFunction:
         if self.mode == "engine":
             return self._remap(self._form.jac(v[self._cols]))
         self.index.set_values(v)
-        blocks = []
         J = sp.lil_matrix((self.k, self.N))
         for var, d in self.stacked.grad.items():
             if d is None:
                 raise UnsupportedProblemError(f"{self.name}: no derivative of {self.stacked} here")
             d = d.toarray() if sp.issparse(d) else np.asarray(d)
             J[:, self.index.slice(var)] = np.reshape(d, (var.size, self.k)).T
-        del blocks
         return J.tocsr()
