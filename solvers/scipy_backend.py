@@ -166,6 +166,13 @@ def _crossed(form) -> str:
     return ""
 
 
+def _finite_or_error(x: np.ndarray, y, term: Termination):
+    """A point with NaN/inf is no solution: drop it, and a claimed success becomes NUMERICAL_ERROR."""
+    if np.all(np.isfinite(x)):
+        return x, y, term
+    return None, None, (Termination.NUMERICAL_ERROR if term.is_success else term)
+
+
 class ScipyBackend(Backend):
     """SciPy's constrained optimisers behind optkit's interface (see module docstring)."""
 
@@ -361,9 +368,7 @@ class ScipyBackend(Backend):
                     term = Termination.LOCALLY_OPTIMAL
                     msg += (f" (line search stalled on rounding: measured KKT residual {kkt:.1e}"
                             f" <= {accept:.1e})")
-        if not np.all(np.isfinite(x)):
-            x, y = None, None
-            term = Termination.NUMERICAL_ERROR if term.is_success else term
+        x, y, term = _finite_or_error(x, y, term)
         return Result(termination=term, x=x, y=y, iterations=int(getattr(res, "nit", 0) or 0),
                       message=msg, history=mon.history,
                       extra={"scipy_method": "SLSQP", "scipy_status": status})
@@ -403,9 +408,7 @@ class ScipyBackend(Backend):
             term, note = trust_constr_termination(status, float(res.optimality),
                                                   float(res.constr_violation), opts["gtol"])
             msg += note
-        if not np.all(np.isfinite(x)):
-            x, y = None, None
-            term = Termination.NUMERICAL_ERROR if term.is_success else term
+        x, y, term = _finite_or_error(x, y, term)
         return Result(termination=term, x=x, y=y, iterations=int(res.nit), message=msg,
                       history=mon.history,
                       extra={"scipy_method": f"trust-constr/{res.method}", "scipy_status": status,

@@ -43,6 +43,22 @@ def require_module(module: str):
 
 
 @pytest.fixture
+def mixed_rows_lp():
+    """An LP with upper, lower, range and equality rows and boxed columns (seeded), for checking
+    multiplier signs against HiGHS."""
+    import numpy as np
+
+    import optkit as ok
+
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(6, 4))
+    r = A @ rng.uniform(size=4)
+    rl = np.array([r[0] - 1, -np.inf, r[2], r[3] - 0.5, r[4] - 2, -np.inf])
+    ru = np.array([np.inf, r[1] + 1, r[2], r[3] + 0.5, np.inf, r[5] + 3])
+    return ok.LinearProblem(c=rng.normal(size=4), A=A, rl=rl, ru=ru, lb=-2, ub=2)
+
+
+@pytest.fixture
 def mps_dir() -> Path:
     """The shared MPS/LP instances (../shared/data/mps), never copied into the project."""
     if not MPS_DIR.is_dir():

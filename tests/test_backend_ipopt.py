@@ -159,15 +159,10 @@ def test_lp_and_qp_through_ipopt(ipopt, mps_dir):
     assert res.objective == pytest.approx(-6.45, abs=1e-6)
 
 
-def test_lp_row_multipliers_match_highs(ipopt):
+def test_lp_row_multipliers_match_highs(ipopt, mixed_rows_lp):
     """Upper, lower, range and equality rows: y (L = f + yᵀAx) equals HiGHS's."""
     require_backend("highs")
-    rng = np.random.default_rng(0)
-    A = rng.normal(size=(6, 4))
-    r = A @ rng.uniform(size=4)
-    rl = np.array([r[0] - 1, -np.inf, r[2], r[3] - 0.5, r[4] - 2, -np.inf])
-    ru = np.array([np.inf, r[1] + 1, r[2], r[3] + 0.5, np.inf, r[5] + 3])
-    lp = ok.LinearProblem(c=rng.normal(size=4), A=A, rl=rl, ru=ru, lb=-2, ub=2)
+    lp = mixed_rows_lp
     ref = ok.solve(lp, "highs")
     res = ok.solve(lp, "ipopt", tol=1e-10)
     assert res.objective == pytest.approx(ref.objective, abs=1e-7)

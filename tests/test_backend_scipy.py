@@ -39,15 +39,10 @@ def test_mps_instances_match_manifest(mps_dir, name):
         assert res.x is None
 
 
-def test_linprog_row_multipliers_match_highs():
+def test_linprog_row_multipliers_match_highs(mixed_rows_lp):
     """Upper, lower, range and equality rows: y (L = f + yᵀAx) equals HiGHS's for every method."""
     require_backend("highs")
-    rng = np.random.default_rng(0)
-    A = rng.normal(size=(6, 4))
-    r = A @ rng.uniform(size=4)
-    rl = np.array([r[0] - 1, -np.inf, r[2], r[3] - 0.5, r[4] - 2, -np.inf])
-    ru = np.array([np.inf, r[1] + 1, r[2], r[3] + 0.5, np.inf, r[5] + 3])
-    lp = ok.LinearProblem(c=rng.normal(size=4), A=A, rl=rl, ru=ru, lb=-2, ub=2)
+    lp = mixed_rows_lp
     ref = ok.solve(lp, "highs")
     assert np.any(ref.y > 1e-3) and np.any(ref.y < -1e-3)  # both signs are exercised
     for method, atol in [("linprog", 1e-9), ("SLSQP", 1e-7), ("trust-constr", 1e-5)]:
