@@ -5,8 +5,25 @@ nlp-equality, bilevel, multiobjective), its own ``options`` with defaults, ``is_
 (without importing heavy native code) and ``version()``. It implements ``solve_linear`` (on a
 :class:`~optkit.ir.LinearForm`), ``solve_nlp`` (on an :class:`~optkit.ir.NLPForm`), or overrides
 ``solve_model`` for problems that are not single-level (bilevel, multiobjective) or that it takes
-whole (cvxpy). Results come back in form coordinates; :func:`optkit.solve` measures KKT residuals,
-fills timings and maps the point back to user variables.
+whole (cvxpy). ``solve_linear``/``solve_nlp`` return a :class:`~optkit.raw.RawSolution` in form
+coordinates; :func:`optkit.finish.finish` maps its status through ``STATUS_MAP``, measures KKT
+residuals and feasibility, and decides the verdict. (Returning a :class:`Result` still works for
+methods whose statuses are optkit's own; it is measured the same way.)
+
+Declarations, as CVXPY's solver files and Pyomo's typed options:
+
+- ``STATUS_MAP``: native status → :class:`~optkit.status.Termination` (the docs' status tables are
+  generated from it; a native status missing from it becomes ERROR with the status named).
+- ``options``: the backend's own options, each an :class:`~optkit.options.Option` with a typed
+  domain (plain values are defaults without a domain).
+- ``accepts`` (problem classes) and :meth:`refuse` (structure it cannot take, checked on the
+  compiled form before any solve; one error type, :class:`UnsupportedProblemError`).
+- ``priority``: problem class → rank when no solver is named (higher wins; absent = never a
+  default); :meth:`priority_for` may refine it by size. ``capabilities``: what the backend offers
+  beyond solving (``duals``, ``integer``, ``inner-solver``, ...), used when one method looks for
+  another through the registry.
+- :meth:`solver_option_names`: the native option names, when the solver can list them, so that
+  an unknown key in ``solver_options`` is refused with the valid names.
 """
 from __future__ import annotations
 
@@ -15,6 +32,7 @@ from typing import Any, ClassVar
 
 from .options import SolveOptions
 from .results import Result
+from .status import Termination
 
 LINEAR_CLASSES = frozenset({"lp", "qp", "milp", "miqp"})
 
@@ -27,6 +45,22 @@ class Backend:
     options: ClassVar[dict[str, Any]] = {}
     requires: ClassVar[tuple[str, ...]] = ()  # importable modules the backend needs
     description: ClassVar[str] = ""
+    STATUS_MAP: ClassVar[dict[Any, Termination]] = {}
+    priority: ClassVar[dict[str, float]] = {}
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+    extra_name: ClassVar[str] = ""  # the pip extra that brings the backend's native code
+
+    def priority_for(self, model) -> float | None:
+        """Rank of this backend as the default for ``model`` (None: never chosen by default)."""
+        return self.priority.get(getattr(model, "problem_class", ""))
+
+    def refuse(self, form) -> str | None:
+        """Why this backend cannot take the compiled ``form`` (None when it can)."""
+        return None
+
+    def solver_option_names(self) -> list[str] | None:
+        """The native option names ``solver_options`` may use, or None when they cannot be listed."""
+        return None
 
     # ---------------------------------------------------------------- declarations
     def is_available(self) -> bool:

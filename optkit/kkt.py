@@ -1,5 +1,13 @@
 """KKT residuals measured by optkit itself from a compiled form (never copied from a solver).
 
+Besides the absolute residuals below, every row and bound is judged against **its own scale**
+(``feasibility_rel``, see :func:`scaled_violation`): a row lo <= aᵢᵀx <= hi violated by vᵢ on the
+side of bound b counts vᵢ / max(‖aᵢ‖∞, |b|) (‖∇cᵢ(x)‖∞ for a nonlinear row), a bound
+lo <= xⱼ <= hi counts vⱼ / max(1, |b|). So ``1e-9·x >= 1e-9`` at x = 0 is violated by 1 (relative),
+whatever other numbers the problem holds. Integrality is max |xⱼ − round(xⱼ)| over integer
+columns, measured on its own. ``stationarity_rel`` divides by max(1, ‖∇f(x)‖∞) and
+``complementarity_rel`` by max(1, |f(x)|).
+
 For  min f(x)  s.t.  cl <= c(x) <= cu,  lb <= x <= ub  with L = f + yᵀc (infinity norms):
 
 - stationarity   ‖x − Proj_[lb,ub](x − ∇ₓL(x, y))‖∞   (the projected Lagrangian gradient; equals
@@ -25,6 +33,39 @@ def _violation(v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
     return float(max((lo - v).max(), (v - hi).max(), 0.0))
 
 
+def row_abs_max(M: sp.spmatrix) -> np.ndarray:
+    """‖Mᵢ‖∞ for every row of a sparse matrix, in O(nnz) (0 for an empty row)."""
+    M = M if sp.isspmatrix_csr(M) else sp.csr_matrix(M)
+    out = np.zeros(M.shape[0])
+    if M.nnz:
+        nonempty = np.flatnonzero(np.diff(M.indptr))
+        out[nonempty] = np.maximum.reduceat(np.abs(M.data), M.indptr[nonempty])
+    return out
+
+
+def scaled_violation(v: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                     row_scale: np.ndarray | float) -> tuple[float, int]:
+    """max over entries of the violation of lo <= v <= hi, each divided by its own scale.
+
+    Entry i violated below counts (loᵢ − vᵢ)/max(sᵢ, |loᵢ|), above (vᵢ − hiᵢ)/max(sᵢ, |hiᵢ|), with
+    sᵢ = ``row_scale`` (the row's coefficient size; 1 for a variable bound). A scale of 0 (an
+    empty row) falls back to 1. Returns (largest relative violation, its index or −1).
+    """
+    if v.size == 0:
+        return 0.0, -1
+    s = np.broadcast_to(np.asarray(row_scale, dtype=float), v.shape)
+    with np.errstate(invalid="ignore"):
+        below = np.where(lo > v, lo - v, 0.0)
+        above = np.where(v > hi, v - hi, 0.0)
+        s_lo = np.maximum(s, np.where(np.isfinite(lo), np.abs(lo), 0.0))
+        s_hi = np.maximum(s, np.where(np.isfinite(hi), np.abs(hi), 0.0))
+        rel = np.maximum(below / np.where(s_lo > 0, s_lo, 1.0),
+                         above / np.where(s_hi > 0, s_hi, 1.0))
+    rel = np.where(np.isnan(v), np.inf, rel)
+    k = int(np.argmax(rel))
+    return float(rel[k]), (k if rel[k] > 0 else -1)
+
+
 def estimate_multipliers(g: np.ndarray, J: sp.spmatrix, c: np.ndarray, cl: np.ndarray,
                          cu: np.ndarray, active_tol: float = 1e-6) -> np.ndarray:
     """Least-squares y with ∇f + Jᵀy ≈ 0 over active rows, sign-constrained as the bounds require."""
@@ -48,10 +89,13 @@ def estimate_multipliers(g: np.ndarray, J: sp.spmatrix, c: np.ndarray, cl: np.nd
 def kkt_residuals(x: np.ndarray, g: np.ndarray, c: np.ndarray, J: sp.spmatrix | None,
                   y: np.ndarray | None, lb: np.ndarray, ub: np.ndarray, cl: np.ndarray,
                   cu: np.ndarray, JT: sp.spmatrix | None = None,
-                  y_for_comp: np.ndarray | None = None) -> dict:
+                  y_for_comp: np.ndarray | None = None, row_scale: np.ndarray | None = None,
+                  f: float | None = None) -> dict:
     """Residuals at (x, y) given the objective gradient g, constraint values c and Jacobian J
     (``JT``, Jᵀ, may be given when it is at hand). A caller that already folded Jᵀy into g
-    passes y = 0 and the real multipliers as ``y_for_comp`` (used for complementarity)."""
+    passes y = 0 and the real multipliers as ``y_for_comp`` (used for complementarity).
+    ``row_scale`` holds ‖Jᵢ‖∞ per row (computed from J when omitted); ``f`` the objective value,
+    for the relative complementarity."""
     multipliers = "solver"
     if c.size and y is None:
         y = estimate_multipliers(g, J, c, cl, cu)
@@ -64,6 +108,16 @@ def kkt_residuals(x: np.ndarray, g: np.ndarray, c: np.ndarray, J: sp.spmatrix | 
         lag = g
     stat = float(np.abs(x - np.clip(x - lag, lb, ub)).max(initial=0.0))
     feas = max(_violation(c, cl, cu), _violation(x, lb, ub))
+    if row_scale is None:
+        row_scale = row_abs_max(J) if (J is not None and c.size) else np.ones(c.size)
+    rows_rel, worst_row = scaled_violation(c, cl, cu, row_scale)
+    cols_rel, worst_col = scaled_violation(x, lb, ub, 1.0)
+    if rows_rel >= cols_rel and worst_row >= 0:
+        feas_rel, worst = rows_rel, f"row {worst_row}"
+    elif worst_col >= 0:
+        feas_rel, worst = cols_rel, f"bound of column {worst_col}"
+    else:
+        feas_rel, worst = 0.0, ""
     if y_for_comp is not None:
         y = y_for_comp
     if c.size:
@@ -74,35 +128,72 @@ def kkt_residuals(x: np.ndarray, g: np.ndarray, c: np.ndarray, J: sp.spmatrix | 
                          np.abs(np.maximum(-y, 0.0) * gap_lo).max()))
     else:
         comp = 0.0
+    gscale = max(1.0, float(np.abs(g).max(initial=0.0))) if multipliers else 1.0
+    fscale = max(1.0, abs(f)) if (f is not None and np.isfinite(f)) else 1.0
     return {"stationarity": stat, "feasibility": feas, "complementarity": comp,
-            "kkt": max(stat, feas, comp), "norm": "inf", "multipliers": multipliers}
+            "kkt": max(stat, feas, comp), "stationarity_rel": stat / gscale,
+            "feasibility_rel": feas_rel, "complementarity_rel": comp / fscale,
+            "worst": worst, "norm": "inf", "multipliers": multipliers}
 
 
 def nlp_kkt(form, x: np.ndarray, y: np.ndarray | None) -> dict:
     """KKT residuals of an NLPForm at (x, y). Evaluations made here are not counted."""
     saved = dict(form.counts)
     try:
+        f = form.f(x)
         g = form.grad(x)
         c = form.cons(x)
         J = form.jac(x) if form.m else None
-        return kkt_residuals(x, g, c, J, y, form.lb, form.ub, form.cl, form.cu)
+        return kkt_residuals(x, g, c, J, y, form.lb, form.ub, form.cl, form.cu, f=f)
     finally:
         form.counts.update(saved)
+
+
+def linear_row_scale(form) -> np.ndarray:
+    """‖Aᵢ‖∞ per row of a LinearForm, cached in ``form.meta`` (the data do not change)."""
+    meta = getattr(form, "meta", None)
+    cached = meta.get("_row_scale") if meta is not None else None
+    if cached is None or cached.size != form.m:
+        cached = row_abs_max(form.A)
+        if meta is not None:
+            meta["_row_scale"] = cached
+    return cached
+
+
+def integrality_violation(form, x: np.ndarray) -> tuple[float, int]:
+    """max |xⱼ − round(xⱼ)| over the integer columns, and the worst column (−1 if none)."""
+    idx = np.flatnonzero(form.integrality)
+    if idx.size == 0:
+        return 0.0, -1
+    frac = np.abs(x[idx] - np.round(x[idx]))
+    k = int(np.argmax(frac))
+    return float(frac[k]), int(idx[k])
 
 
 def linear_kkt(form, x: np.ndarray, y: np.ndarray | None) -> dict:
     """KKT residuals of a LinearForm; for a MIP only feasibility and integrality are measured."""
     c = form.A @ x
+    scale = linear_row_scale(form)
+    integ, worst_int = integrality_violation(form, x)
     if form.is_mip:
-        frac = x[form.integrality] - np.round(x[form.integrality])
-        integ = float(np.max(np.abs(frac), initial=0.0))
-        feas = max(_violation(c, form.rl, form.ru), _violation(x, form.lb, form.ub), integ)
-        return {"stationarity": None, "feasibility": feas, "complementarity": None,
-                "integrality": integ, "kkt": feas, "norm": "inf", "multipliers": None}
+        base = kkt_residuals(x, np.zeros(form.n), c, None, np.zeros(c.size), form.lb, form.ub,
+                             form.rl, form.ru, row_scale=scale)
+        return {"stationarity": None, "feasibility": base["feasibility"],
+                "feasibility_rel": base["feasibility_rel"], "worst": base["worst"],
+                "complementarity": None, "stationarity_rel": None, "complementarity_rel": None,
+                "integrality": integ, "worst_integer": worst_int,
+                "kkt": max(base["feasibility"], integ), "norm": "inf", "multipliers": None}
     from .ir.linear_form import transpose_matvec
 
     g = form.objective_gradient(x)
+    f = form.objective(x)
     if y is not None and c.size:  # Aᵀy without building Aᵀ: the hot path of many small LPs
-        return kkt_residuals(x, g + transpose_matvec(form.A, y), c, None, np.zeros(c.size),
-                             form.lb, form.ub, form.rl, form.ru, y_for_comp=y)
-    return kkt_residuals(x, g, c, form.A, y, form.lb, form.ub, form.rl, form.ru)
+        out = kkt_residuals(x, g + transpose_matvec(form.A, y), c, None, np.zeros(c.size),
+                            form.lb, form.ub, form.rl, form.ru, y_for_comp=y, row_scale=scale,
+                            f=f)
+        out["stationarity_rel"] = out["stationarity"] / max(1.0, float(np.abs(g).max(initial=0.0)))
+    else:
+        out = kkt_residuals(x, g, c, form.A, y, form.lb, form.ub, form.rl, form.ru,
+                            row_scale=scale, f=f)
+    out["integrality"] = 0.0
+    return out

@@ -14,7 +14,52 @@ from typing import Any, Mapping
 
 from .errors import OptionError
 
-COMMON_OPTIONS = ("tol", "max_iter", "time_limit", "verbose", "seed", "solver_options", "x0")
+COMMON_OPTIONS = ("tol", "max_iter", "time_limit", "verbose", "seed", "solver_options", "x0",
+                  "feas_tol", "opt_tol", "int_tol")
+
+
+@dataclass(frozen=True)
+class Option:
+    """A backend option with its default and typed domain (as Pyomo's ConfigValue).
+
+    ``domain`` is a tuple of allowed values, a type (or tuple of types), or a predicate
+    ``callable(value) -> bool``; ``doc`` says what the option does.
+    """
+
+    default: Any
+    domain: Any = None
+    doc: str = ""
+
+    def check(self, backend: str, name: str, value: Any) -> Any:
+        """``value`` if it is in the domain, else :class:`OptionError` naming the allowed values."""
+        dom = self.domain
+        if dom is None:
+            return value
+        if isinstance(dom, tuple) and dom and not isinstance(dom[0], type):
+            if value not in dom:
+                raise OptionError(f"option {name} of backend '{backend}' must be one of "
+                                  f"{', '.join(map(repr, dom))}; got {value!r}")
+            return value
+        if isinstance(dom, type) or (isinstance(dom, tuple) and all(isinstance(d, type) for d in dom)):
+            types = dom if isinstance(dom, tuple) else (dom,)
+            if isinstance(value, bool) and bool not in types:
+                ok = False
+            else:
+                ok = isinstance(value, types)
+            if not ok:
+                names = " or ".join(t.__name__ for t in types)
+                raise OptionError(f"option {name} of backend '{backend}' must be {names}; "
+                                  f"got {value!r}")
+            return value
+        if callable(dom) and not dom(value):
+            raise OptionError(f"option {name} of backend '{backend}' got an invalid value "
+                              f"{value!r}{': ' + self.doc if self.doc else ''}")
+        return value
+
+
+def option_defaults(declared: Mapping[str, Any]) -> dict:
+    """{name: default} of a backend's declared options (plain values are their own default)."""
+    return {k: (v.default if isinstance(v, Option) else v) for k, v in declared.items()}
 
 
 _DEFAULTS: dict = {}
@@ -32,6 +77,9 @@ class SolveOptions:
     solver_options: Mapping[str, Any] = field(default_factory=dict)
     x0: Any = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    feas_tol: float | None = None
+    opt_tol: float | None = None
+    int_tol: float | None = None
 
     def __post_init__(self) -> None:
         if self.tol is not None and not (isinstance(self.tol, (int, float)) and self.tol > 0
@@ -46,6 +94,11 @@ class SolveOptions:
             raise OptionError(f"seed must be an integer, got {self.seed!r}")
         if not isinstance(self.solver_options, Mapping):
             raise OptionError("solver_options must be a dict of native solver options")
+        for name in ("feas_tol", "opt_tol", "int_tol"):
+            v = getattr(self, name)
+            if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool)
+                                      and v > 0 and math.isfinite(v)):
+                raise OptionError(f"{name} must be a positive finite number, got {v!r}")
 
     def get(self, name: str, default: Any = None) -> Any:
         """A backend-specific option, or ``default`` when not given."""
@@ -66,7 +119,7 @@ class SolveOptions:
             key = (backend_name, tuple(sorted((k, repr(v)) for k, v in allowed_extra.items())))
             cached = _DEFAULTS.get(key)
             if cached is None:
-                cached = _DEFAULTS[key] = cls(extra=MappingProxyType(dict(allowed_extra)))
+                cached = _DEFAULTS[key] = cls(extra=MappingProxyType(option_defaults(allowed_extra)))
             return cached
         common = {k: v for k, v in kwargs.items() if k in COMMON_OPTIONS}
         extra = {k: v for k, v in kwargs.items() if k not in COMMON_OPTIONS}
@@ -75,6 +128,10 @@ class SolveOptions:
             valid = ", ".join(list(COMMON_OPTIONS) + sorted(allowed_extra))
             raise OptionError(f"unknown option(s) {', '.join(unknown)} for backend "
                               f"'{backend_name}'; valid options: {valid}")
-        merged = dict(allowed_extra)
+        for k, v in extra.items():
+            spec = allowed_extra[k]
+            if isinstance(spec, Option):
+                spec.check(backend_name, k, v)
+        merged = option_defaults(allowed_extra)
         merged.update(extra)
         return cls(extra=merged, **common)

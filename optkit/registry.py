@@ -18,19 +18,6 @@ _extra: dict[str, Backend] = {}
 _cache: dict[str, Backend] = {}
 _discovered: dict | None = None
 
-# order used when no solver is named: first available backend that accepts the class wins
-PREFERENCE = {
-    "lp": ["highs", "scipy", "cvxpy", "pyomo"],
-    "milp": ["highs", "scipy", "pyomo", "cvxpy"],
-    "qp": ["highs", "cvxpy", "ipopt", "scipy", "pyomo"],
-    "miqp": ["cvxpy"],
-    "conic": ["cvxpy"],
-    "nlp": ["ipopt", "scipy", "pyomo"],
-    "bilevel": ["kkt", "lv-hba"],
-    "multiobjective": ["pascoletti-serafini", "weighted-sum"],
-}
-
-
 def _entry_points() -> dict:
     global _discovered
     if _discovered is None:
@@ -118,14 +105,49 @@ def check(backend: Backend, model) -> None:
 
 
 def choose(model) -> Backend:
-    """The default backend for a model: the first available one in PREFERENCE order."""
-    order = PREFERENCE.get(model.problem_class, []) + accepting(model.kinds)
-    for name in order:
-        if name in names():
-            b = _try_get(name)
-            if b is not None and b.accepts & set(model.kinds) and b.is_available():
-                return b
-    raise UnsupportedProblemError(f"no available backend accepts a {model.problem_class} problem")
+    """The default backend for a model: the available one with the highest declared priority.
+
+    Each backend ranks itself (``Backend.priority_for``, from its ``priority`` table and, where it
+    matters, the model's size); the core names none. Ties go to the name, for determinism.
+    """
+    kinds = set(model.kinds)
+    ranked = []
+    for name in names():
+        b = _try_get(name)
+        if b is None or not (b.accepts & kinds):
+            continue
+        rank = b.priority_for(model)
+        if rank is None or not b.is_available():
+            continue
+        ranked.append((-float(rank), name, b))
+    if not ranked:
+        raise UnsupportedProblemError(f"no available backend accepts a {model.problem_class} problem")
+    return min(ranked, key=lambda t: (t[0], t[1]))[2]
+
+
+def best_for(kind: str, exclude: tuple[str, ...] = (), require: frozenset[str] | set[str] = frozenset()
+             ) -> Backend:
+    """The available backend with the highest priority for problem class ``kind``.
+
+    Used by methods that need an inner solver (a Pareto method's scalarised subproblems, a
+    bilevel method's lower level): they ask by capability, never by name. ``require`` lists
+    capabilities the backend must declare; ``exclude`` names to skip (the caller itself).
+    """
+    ranked = []
+    for name in names():
+        if name in exclude:
+            continue
+        b = _try_get(name)
+        if b is None or kind not in b.accepts or not set(require) <= set(b.capabilities):
+            continue
+        rank = b.priority.get(kind)
+        if rank is None or not b.is_available():
+            continue
+        ranked.append((-float(rank), name, b))
+    if not ranked:
+        need = f" with {', '.join(sorted(require))}" if require else ""
+        raise SolverUnavailableError(f"no available backend solves {kind} problems{need}")
+    return min(ranked, key=lambda t: (t[0], t[1]))[2]
 
 
 def table() -> list[dict]:

@@ -1,6 +1,13 @@
 """The result contract shared by every backend (scipy's OptimizeResult meets MathOptInterface).
 
-``termination`` says why the solver stopped, ``primal_status`` what the point is. ``objective`` is
+``termination`` says why the solver stopped — the solver's claim, mapped through the backend's
+declared status table — and ``primal_status`` what the point is, as optkit measured it.
+``verified`` is optkit's verdict on a claim of (local) optimality: True when its own measurement
+(scaled feasibility, integrality, KKT residuals; :mod:`optkit.verify`) agrees, False when it
+contradicts the claim (``message`` says which residual failed by how much), None when nothing was
+claimed or nothing could be measured. ``is_solved()`` needs both the claim and ``verified``.
+``iterations`` counts the main algorithm's iterations, ``nodes`` branch-and-bound nodes;
+``native_status``/``native_status_text`` keep the solver's own status. ``objective`` is
 in user units (a maximisation is reported as a maximum). ``y`` are the multipliers of the compiled
 form's rows under L = f + yᵀc (see :mod:`optkit.ir`); ``dual(constraint)`` gives them per user
 constraint in cvxpy's sign convention. ``kkt`` holds residuals measured by optkit (see
@@ -16,6 +23,7 @@ import numpy as np
 
 from .errors import NotSolvedError
 from .status import PrimalStatus, Termination
+from .verify import KKTReport
 
 
 @dataclass
@@ -27,8 +35,14 @@ class Result:
     x: np.ndarray | None = None
     y: np.ndarray | None = None
     objective: float | None = None
-    kkt: dict = field(default_factory=dict)
+    kkt: KKTReport = field(default_factory=KKTReport)
     iterations: int | None = None
+    verified: bool | None = None
+    nodes: int | None = None
+    native_status: str = ""
+    native_status_text: str = ""
+    mip_gap: float | None = None
+    dual_bound: float | None = None
     evaluations: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
     solver: str = ""
@@ -40,16 +54,27 @@ class Result:
     _values: Callable[[Any], Any] | None = field(default=None, repr=False)
     _duals: Callable[[Any], Any] | None = field(default=None, repr=False)
 
-    def is_solved(self) -> bool:
-        """True when the solver proved (local) optimality and the point is feasible."""
-        return (self.termination in (Termination.OPTIMAL, Termination.LOCALLY_OPTIMAL)
-                and self.primal_status in (PrimalStatus.FEASIBLE, PrimalStatus.NEARLY_FEASIBLE))
+    def __post_init__(self) -> None:
+        if not isinstance(self.kkt, KKTReport):
+            self.kkt = KKTReport(dict(self.kkt or {}))
+
+    def is_solved(self, strict: bool = False) -> bool:
+        """True when the solver claims (local) optimality **and** optkit's measurement agrees.
+
+        An "almost" claim (ALMOST_OPTIMAL, ALMOST_LOCALLY_OPTIMAL: a solver's inaccurate or
+        acceptable optimum) counts when optkit verified the point to the requested tolerances,
+        unless ``strict``.
+        """
+        claim = (self.termination.is_success if strict else self.termination.claims_optimality)
+        return bool(claim and self.verified is True
+                    and self.primal_status in (PrimalStatus.FEASIBLE, PrimalStatus.NEARLY_FEASIBLE))
 
     def raise_if_not_solved(self) -> "Result":
         """Raise :class:`NotSolvedError` unless ``is_solved()``; returns self for chaining."""
         if not self.is_solved():
-            raise NotSolvedError(f"{self.solver}: {self.termination} ({self.primal_status}): "
-                                 f"{self.message}")
+            verdict = "" if self.verified is None else f", verified={self.verified}"
+            raise NotSolvedError(f"{self.solver}: {self.termination} ({self.primal_status}"
+                                 f"{verdict}): {self.message}")
         return self
 
     def value(self, variable) -> Any:
@@ -77,9 +102,12 @@ class Result:
         """A JSON-ready summary (arrays only when asked)."""
         out = {
             "termination": str(self.termination), "primal_status": str(self.primal_status),
-            "objective": self.objective, "kkt": self.kkt, "iterations": self.iterations,
+            "objective": self.objective, "kkt": self.kkt.to_dict(), "verified": self.verified,
+            "iterations": self.iterations, "nodes": self.nodes,
             "evaluations": self.evaluations, "timings": self.timings, "solver": self.solver,
             "solver_version": self.solver_version, "message": self.message,
+            "native_status": self.native_status, "native_status_text": self.native_status_text,
+            "mip_gap": self.mip_gap, "dual_bound": self.dual_bound,
         }
         if arrays:
             out["x"] = None if self.x is None else np.asarray(self.x).tolist()
@@ -91,8 +119,8 @@ class Result:
         kkt_s = f"{kkt:.2e}" if isinstance(kkt, float) else "n/a"
         obj = f"{self.objective:.10g}" if self.objective is not None else "n/a"
         return (f"Result(solver={self.solver!r}, termination={self.termination}, "
-                f"primal_status={self.primal_status}, objective={obj}, kkt={kkt_s}, "
-                f"iterations={self.iterations})")
+                f"primal_status={self.primal_status}, verified={self.verified}, "
+                f"objective={obj}, kkt={kkt_s}, iterations={self.iterations})")
 
 
 def _jsonable(o: Any) -> Any:

@@ -1,28 +1,28 @@
 """``ok.solve``: one entry point for every problem and backend.
 
 Steps: wrap the input as a model (cvxpy problem → ok.Problem, path → ok.read), pick the backend
-(by name, or the first available one for the problem class), check it accepts the class, build
-the options, compile the form the backend wants, solve, then measure KKT residuals and primal
-feasibility with optkit's own code, fill timings and counters, and map the point back.
+(by name, or by the priorities backends declare), check it accepts the class, build and check the
+options, compile the form the backend wants, let the backend refuse structure it cannot take,
+answer data-decided models without a solve (crossed bounds, empty models), solve, then hand the
+raw answer to :mod:`optkit.finish` (status table, optkit's own KKT and scaled-feasibility
+measurement, verdict), fill timings (model construction included) and counters, and map back.
 """
 from __future__ import annotations
 
+import difflib
 import os
 import time
 import traceback
 from typing import Any
 
-import numpy as np
-
 from . import registry
-from .errors import OptkitError
-from .kkt import linear_kkt, nlp_kkt
+from .errors import OptionError, OptkitError, UnsupportedProblemError
+from .finish import measure as _measure
+from .finish import presolve_verdict, to_result
 from .options import SolveOptions
 from .results import Result
-from .status import PrimalStatus, Termination
-
-FEAS_TOL = 1e-6
-
+from .status import Termination
+from .verify import KKTReport, Tolerances
 
 def as_model(problem: Any):
     """Accept an optkit model, a cvxpy problem or a path to an MPS/LP file."""
@@ -44,71 +44,80 @@ def as_model(problem: Any):
                     f"ok.LinearProblem, ok.Bilevel, ok.MultiObjective, a cvxpy Problem or a file path")
 
 
-def _scale(form) -> float:
-    """1 + the largest finite bound (capped at 10⁶), cached on forms that carry ``meta``."""
-    meta = getattr(form, "meta", None)
-    if meta is not None and "_scale" in meta:
-        return meta["_scale"]
-    bounds = [getattr(form, k) for k in ("cl", "cu", "rl", "ru", "lb", "ub") if hasattr(form, k)]
-    finite = [np.abs(b[np.isfinite(b)]) for b in bounds if b.size]
-    big = max((float(f.max()) for f in finite if f.size), default=0.0)
-    scale = 1.0 + min(big, 1e6)
-    if meta is not None:
-        meta["_scale"] = scale
-    return scale
+def measure(result: Result, form, options: SolveOptions | None = None) -> Result:
+    """Measure ``result`` on ``form`` with optkit's own code (see :mod:`optkit.finish`)."""
+    return _measure(result, form, Tolerances.from_options(options))
 
 
-def measure(result: Result, form) -> Result:
-    """Fill ``kkt`` and derive ``primal_status`` from optkit's own feasibility measurement."""
-    if result.x is None:
-        result.primal_status = PrimalStatus.NO_SOLUTION
-        return result
-    x = np.asarray(result.x, dtype=float)
-    y = None if result.y is None else np.asarray(result.y, dtype=float)
-    try:
-        result.kkt = linear_kkt(form, x, y) if hasattr(form, "rl") else nlp_kkt(form, x, y)
-    except Exception as exc:  # a failing oracle at the returned point is itself a finding
-        result.kkt = {"error": f"{type(exc).__name__}: {exc}"}
-        result.primal_status = PrimalStatus.INFEASIBLE
-        return result
-    feas = result.kkt.get("feasibility")
-    if feas is None or not np.isfinite(feas):
-        result.primal_status = PrimalStatus.INFEASIBLE
-    elif feas <= FEAS_TOL:  # feasible at any scale: skip computing the scale
-        result.primal_status = PrimalStatus.FEASIBLE
-    else:
-        tol = FEAS_TOL * _scale(form)
-        result.primal_status = (PrimalStatus.FEASIBLE if feas <= tol else
-                                PrimalStatus.NEARLY_FEASIBLE if feas <= 100 * tol else
-                                PrimalStatus.INFEASIBLE)
-    return result
+def check_solver_options(backend, opts: SolveOptions) -> None:
+    """Refuse unknown ``solver_options`` keys when the backend can list its native options."""
+    if not opts.solver_options:
+        return
+    valid = backend.solver_option_names()
+    if valid is None:
+        return
+    valid_set = set(valid)
+    unknown = sorted(k for k in opts.solver_options if k not in valid_set)
+    if unknown:
+        close = {k: difflib.get_close_matches(k, valid, n=3) for k in unknown}
+        hints = "; ".join(f"{k!r}" + (f" (did you mean {', '.join(close[k])}?)" if close[k] else "")
+                          for k in unknown)
+        raise OptionError(f"unknown solver_options for backend '{backend.name}': {hints}; "
+                          f"{len(valid)} native options exist (see backend.solver_option_names())")
 
 
-def solve(problem: Any, solver: str | None = None, **options: Any) -> Result:
-    """Solve ``problem`` with backend ``solver`` (default: chosen by problem class).
+def solve(problem: Any, solver: str | None = None, decompose: bool = False,
+          workers: int | None = None, **options: Any) -> Result:
+    """Solve ``problem`` with backend ``solver`` (default: chosen by declared priorities).
 
-    Common options: tol, max_iter, time_limit, verbose, seed, x0, solver_options; a backend's own
-    options by name. Returns a :class:`Result`; raises only for bad input (unknown solver or option,
-    unsupported class, malformed data), never for a non-optimal outcome.
+    Common options: tol, max_iter, time_limit, verbose, seed, x0, solver_options, and the
+    verification tolerances feas_tol, opt_tol, int_tol (:mod:`optkit.verify`); a backend's own
+    options by name. ``decompose=True`` splits a separable LP/QP/MILP into independent blocks
+    solved in ``workers`` processes (:mod:`optkit.decompose`). Returns a :class:`Result`; raises
+    only for bad input (unknown solver or option, unsupported class, malformed data), never for a
+    non-optimal outcome.
     """
     t_start = time.perf_counter()
     model = as_model(problem)
+    model_time = float(getattr(model, "_pending_build_time", 0.0) or 0.0)
+    if model_time:
+        model._pending_build_time = 0.0  # counted once, by the first solve that follows it
+    if decompose:
+        from .decompose import solve_decomposed
+
+        res = solve_decomposed(model, solver, workers, **options)
+        res.timings["model"] = model_time
+        res.timings["total"] = time.perf_counter() - t_start + model_time
+        return res
     backend = registry.get(solver) if solver is not None else registry.choose(model)
     registry.check(backend, model)
     opts = SolveOptions.build(backend.name, backend.options, options)
+    check_solver_options(backend, opts)
     kind = backend.form_for(model)
     if kind == "model":
         res = _run(lambda: backend.solve_model(model, opts), backend)
-        res.timings.setdefault("total", time.perf_counter() - t_start)
+        if not isinstance(res.kkt, KKTReport):
+            res.kkt = KKTReport(dict(res.kkt or {}))
+        res.timings["model"] = model_time
+        res.timings.setdefault("total", time.perf_counter() - t_start + model_time)
         return res
     t0 = time.perf_counter()
     compiled = model.compile(kind, opts.x0)
     form = compiled.form
+    reason = backend.refuse(form)
+    if reason:
+        raise UnsupportedProblemError(f"backend '{backend.name}' cannot solve this model: {reason}")
     t1 = time.perf_counter()
-    res = _run(lambda: backend.solve_linear(form, opts) if kind == "linear"
-               else backend.solve_nlp(form, opts), backend)
+    early = presolve_verdict(form)
+    if early is not None:
+        res = early
+        res.solver = backend.name
+    else:
+        res = _run(lambda: backend.solve_linear(form, opts) if kind == "linear"
+                   else backend.solve_nlp(form, opts), backend)
     t2 = time.perf_counter()
-    measure(res, form)
+    if early is None or early.x is not None:
+        _measure(res, form, Tolerances.from_options(opts))
     if hasattr(form, "counts"):
         res.evaluations = {**dict(form.counts), **res.evaluations}
         if any(v != "exact" for v in form.derivatives.values()):
@@ -117,14 +126,17 @@ def solve(problem: Any, solver: str | None = None, **options: Any) -> Result:
             res.message = (res.message + " " if res.message else "") + \
                 f"[finite differences for: {', '.join(fd)}]"
     model.bind(res, compiled)
-    res.timings.update({"build": t1 - t0, "solve": t2 - t1, "total": time.perf_counter() - t_start})
+    t3 = time.perf_counter()
+    res.timings.update({"model": model_time, "build": t1 - t0, "solve": t2 - t1,
+                        "finish": t3 - t2, "total": t3 - t_start + model_time})
     return res
 
 
 def _run(call, backend) -> Result:
-    """Call the backend; an exception inside it becomes an ERROR result, not a crash."""
+    """Call the backend; an exception inside it becomes an ERROR result, not a crash. A raw
+    record is turned into a Result through the backend's status table (:func:`to_result`)."""
     try:
-        res = call()
+        res = to_result(call(), backend)
     except OptkitError:
         raise
     except Exception as exc:

@@ -78,6 +78,7 @@ class KKTBackend(BilevelBackend):
     """Exact KKT/MPCC reformulation of LP/convex-QP lower levels, solved as MILP/MIQP."""
 
     name = "kkt"
+    priority = {"bilevel": 100}
     requires = ("highspy",)
     description = "bilevel: KKT reformulation (big-M or SOS1), MILP/MIQP by HiGHS or SCIP"
     options = {"complementarity": "bigm", "big_m": 1e3, "bigm_retries": 3, "measure_gap": True,

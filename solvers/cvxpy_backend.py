@@ -161,6 +161,8 @@ class CvxpyBackend(Backend):
 
     name = "cvxpy"
     accepts = frozenset({"lp", "qp", "milp", "miqp", "conic"})  # miqp needs SCIP (pyscipopt)
+    priority = {"lp": 40, "milp": 20, "qp": 40, "miqp": 100, "conic": 100}
+    capabilities = frozenset({"duals", "integer", "inner-solver"})
     requires = ("cvxpy",)
     options = {"cvxpy_solver": None}  # None: cvxpy picks; else CLARABEL, OSQP, SCS, HIGHS, SCIPY, ...
     description = ("cvxpy with any installed solver (Clarabel, OSQP, SCS, HiGHS; SCIP for MIQP): "

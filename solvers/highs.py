@@ -43,9 +43,20 @@ class HighsBackend(Backend):
 
     name = "highs"
     accepts = frozenset({"lp", "milp", "qp"})
+    priority = {"lp": 100, "milp": 100, "qp": 90}  # qp: small problems only (priority_for)
+    capabilities = frozenset({"duals", "integer", "inner-solver"})
     requires = ("highspy",)
     options = {"method": "choose"}  # simplex | ipm | pdlp | choose
     description = "HiGHS via highspy: LP, MILP, convex QP"
+
+    #: above this many variables a convex QP goes to an interior-point backend by default
+    #: (HiGHS's QP solver is active-set: 211 s and NUMERICAL_ERROR on a banded QP with n = 10⁴)
+    QP_DEFAULT_MAX_N = 2000
+
+    def priority_for(self, model) -> float | None:
+        if model.problem_class == "qp" and model.size_hint() > self.QP_DEFAULT_MAX_N:
+            return 5
+        return super().priority_for(model)
 
     _version: str | None = None
     _local = threading.local()

@@ -174,6 +174,8 @@ class IpoptBackend(Backend):
 
     name = "ipopt"
     accepts = frozenset({"nlp", "nlp-equality", "qp", "lp"})
+    priority = {"nlp": 100, "qp": 30, "lp": 10}
+    capabilities = frozenset({"duals", "inner-solver"})
     requires = ("cyipopt",)
     options = {"hessian": "exact"}  # exact | limited-memory
     description = "IPOPT interior point (cyipopt) on NLPForm with exact sparse derivatives"

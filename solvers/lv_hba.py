@@ -183,6 +183,7 @@ class LVHBABackend(BilevelBackend):
     """LV-HBA (see module docstring); all hyperparameters are options."""
 
     name = "lv-hba"
+    priority = {"bilevel": 50}
     requires = ("cvxpy",)
     description = "bilevel: LV-HBA, Hessian-free single loop on the proximal Lagrangian value function"
     options = {"alpha": 0.01, "beta": 0.01, "eta": 0.03, "gamma1": 10.0, "gamma2": 0.1,

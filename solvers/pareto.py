@@ -244,6 +244,7 @@ class WeightedSumBackend(_ParetoBackend):
     """min Σ w_i Ĝ_i over a lattice of weights (supported efficient points only)."""
 
     name = "weighted-sum"
+    priority = {"multiobjective": 50}
     description = "weighted-sum scalarisation sweep (supported points; LP stays LP)"
 
     def _solve(self, model, options: SolveOptions):
@@ -292,6 +293,7 @@ class PascolettiSerafiniBackend(_ParetoBackend):
     """min t s.t. Ĝ(x) − t r ≤ a, reference points a on the unit simplex, r = 1."""
 
     name = "pascoletti-serafini"
+    priority = {"multiobjective": 100}
     description = "Pascoletti-Serafini reference-point sweep (any front shape)"
     options = {**COMMON, "restart": True, "extend": None, "explore": 0}
 

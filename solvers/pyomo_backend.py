@@ -215,6 +215,8 @@ class PyomoBackend(Backend):
 
     name = "pyomo"
     accepts = frozenset({"lp", "milp", "qp"})
+    priority = {"lp": 30, "milp": 30, "qp": 10}
+    capabilities = frozenset({"duals", "integer"})
     requires = ("pyomo", "highspy")  # the default plug-in, highs, runs HiGHS via highspy
     options = {"pyomo_solver": "highs"}
     description = "Pyomo with HiGHS, GLPK or CBC: LP, MILP (QP with HiGHS)"

@@ -178,6 +178,8 @@ class ScipyBackend(Backend):
 
     name = "scipy"
     accepts = frozenset({"nlp", "nlp-equality", "lp", "milp", "qp"})
+    priority = {"lp": 50, "milp": 50, "qp": 20, "nlp": 50}
+    capabilities = frozenset({"duals", "integer", "inner-solver"})
     requires = ("scipy",)
     options = {"method": "auto"}
     description = "SciPy: SLSQP, trust-constr (NLP/QP), linprog and milp via HiGHS (LP/MILP)"

@@ -40,10 +40,13 @@ grid-strip blocks plus a coarse-grid S_c for the PDE family.
 Superlinear variant (``superlinear=True``): the accuracy test uses θ_k = θ·min(1, ‖b_k‖), a
 forcing term that goes to 0 with the KKT residual (the paper's "sharpened" condition).
 
-Statuses: LOCALLY_OPTIMAL when ‖(∇ₓL, c)‖₂ ≤ tol; NUMERICAL_ERROR "singular constraint
-Jacobian" when λ_min(GGᵀ) < ``singular_tol`` (1e-2, the method's own test; always the case when
-m > n); INVALID_PROBLEM for bounds or inequality rows (the method's form is c(x) = 0 only);
-ITERATION_LIMIT / TIME_LIMIT; NUMERICAL_ERROR on non-finite values.
+Statuses: LOCALLY_OPTIMAL when ‖(∇ₓL, c)‖₂ ≤ tol; INVALID_PROBLEM "structurally singular
+equality Jacobian" before any iteration when the pattern of ∇c(x0) has no matching of every row to
+a distinct variable (:func:`optkit.analysis.singular_equality_message`; always the case when m > n),
+naming the unmatched rows; NUMERICAL_ERROR "singular constraint Jacobian" when
+λ_min(GGᵀ) < ``singular_tol`` (1e-2, the method's own test); INVALID_PROBLEM for bounds or
+inequality rows (the method's form is c(x) = 0 only); ITERATION_LIMIT / TIME_LIMIT;
+NUMERICAL_ERROR on non-finite values.
 """
 from __future__ import annotations
 
@@ -55,6 +58,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from optkit.analysis import singular_equality_message
 from optkit.backend import Backend
 from optkit.errors import OptionError
 from optkit.options import SolveOptions
@@ -281,6 +285,10 @@ class SketchNewtonBackend(Backend):
         why = self.unsupported_reason(form)
         if why:
             return Result(termination=Termination.INVALID_PROBLEM, message=why)
+        singular = singular_equality_message(form)  # pattern of ∇c(x0): one jac call, no Newton step
+        if singular:
+            return Result(termination=Termination.INVALID_PROBLEM, iterations=0,
+                          message=singular + "; no Newton iteration was run")
         if not self.exact and opt["sketch_blocks"] is not None:
             self._check_structure(opt, form.n + form.m)
         # shift the rows so the constraints read c(x) − cl = 0

@@ -2,7 +2,11 @@
 
     minimize  cᵀx + ½ xᵀQx + c0   subject to  rl <= A x <= ru,  lb <= x <= ub,  x_j ∈ Z for j ∈ I.
 
-Q is symmetric (both triangles stored) or None; A is CSR m×n. Row duals follow the Lagrangian
+Q is symmetric (both triangles stored) or None; A is CSR m×n. **One rule for Q:** the objective
+½xᵀQx depends only on the symmetric part of Q, so a Q given non-symmetric (say one triangle, as
+some file formats and solvers store it) is replaced by (Q + Qᵀ)/2 before anything reads it — every
+backend and optkit's own KKT measurement then see the same, value-preserving data. (HiGHS reads
+one triangle of its Hessian: a triangle passed as is would silently mean a different problem.) Row duals follow the Lagrangian
 L = cᵀx + ½xᵀQx + yᵀ(Ax) + zᵀx: at a minimiser c + Qx + Aᵀy + z = 0, with y_i ≥ 0 on an active upper
 row bound and ≤ 0 on an active lower one (z likewise for columns).
 ``sense`` is +1 for a model given as minimisation and −1 for one given as maximisation; the data
@@ -31,6 +35,17 @@ def transpose_matvec(A: sp.csr_matrix, y: np.ndarray) -> np.ndarray:
     """Aᵀy for CSR A without building Aᵀ (one bincount over the stored entries)."""
     rows = np.repeat(y, np.diff(A.indptr))
     return np.bincount(A.indices, weights=A.data * rows, minlength=A.shape[1])
+
+
+def symmetrized(Q: sp.csr_matrix) -> sp.csr_matrix:
+    """Q itself when symmetric, else (Q + Qᵀ)/2 (O(nnz); the value of ½xᵀQx is unchanged)."""
+    QT = Q.T.tocsr()
+    diff = Q - QT
+    if diff.nnz == 0 or not np.any(diff.data):
+        return Q
+    out = ((Q + QT) * 0.5).tocsr()
+    out.eliminate_zeros()
+    return out
 
 
 def _first_nan(values: np.ndarray) -> int | None:
@@ -81,6 +96,8 @@ class LinearForm:
                 raise InvalidProblemError(f"{self._where()}Q has shape {self.Q.shape}, expected ({n}, {n})")
             if self.Q.nnz == 0:
                 self.Q = None
+            else:
+                self.Q = symmetrized(self.Q)
         if self.integrality is None:
             self.integrality = np.zeros(n, dtype=bool)
         self.integrality = np.asarray(self.integrality, dtype=bool).reshape(-1)

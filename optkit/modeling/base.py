@@ -21,6 +21,11 @@ class Model:
     problem_class: str = ""
     kinds: frozenset[str] = frozenset()
 
+    def size_hint(self) -> int:
+        """Number of scalar variables (for routing; 0 when unknown before compiling)."""
+        form = getattr(self, "form", None)
+        return int(getattr(form, "n", 0) or getattr(self, "n", 0) or 0)
+
     def compile(self, kind: str, x0: Any = None):  # pragma: no cover - interface
         """Compiled object with ``.form`` for ``kind`` in {'linear', 'nlp'}."""
         raise NotImplementedError

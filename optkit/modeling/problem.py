@@ -42,7 +42,11 @@ class Problem(Model):
     """A cvxpy problem with optkit's classification, compilation and result mapping."""
 
     def __init__(self, objective, constraints: list | None = None, name: str | None = None):
+        import time
+
         import cvxpy as cp
+
+        t0 = time.perf_counter()
 
         if not isinstance(objective, (cp.Minimize, cp.Maximize)):
             raise InvalidProblemError("objective must be cp.Minimize(...) or cp.Maximize(...), "
@@ -57,6 +61,9 @@ class Problem(Model):
         _check_constants(self.cvxpy_problem)
         self.problem_class, self.kinds = classify(self.cvxpy_problem)
         self._linear = None
+        #: seconds spent constructing (checking and classifying) the model; the first solve
+        #: that follows adds it to its timings["model"] and timings["total"]
+        self.build_time = self._pending_build_time = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ access
     @property
@@ -72,6 +79,10 @@ class Problem(Model):
     def variables(self) -> list:
         """The cvxpy variables."""
         return self.cvxpy_problem.variables()
+
+    def size_hint(self) -> int:
+        """Number of scalar variables."""
+        return int(sum(v.size for v in self.variables()))
 
     @property
     def sense(self) -> int:

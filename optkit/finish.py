@@ -1,0 +1,163 @@
+"""The one result pipeline: a backend's raw answer → a :class:`~optkit.results.Result` optkit trusts.
+
+``finish(raw, form, backend, options)``:
+
+1. maps the native status through the backend's declared ``STATUS_MAP`` (an unmapped status
+   becomes ERROR and is named; a status that is already a Termination is kept);
+2. measures, on the very form the solver saw: KKT residuals, scaled per-row feasibility and
+   integrality (:mod:`optkit.kkt`), into a :class:`~optkit.verify.KKTReport`;
+3. decides ``primal_status`` from that measurement and, for a claim of (local) optimality,
+   ``verified``: True when every measured quantity is within tolerance
+   (:class:`~optkit.verify.Tolerances`), False otherwise — the claim is kept as ``termination``
+   and ``message`` says which residual failed by how much. A claim of infeasibility contradicted
+   by a measured-feasible point is flagged the same way.
+
+Rules shared by every backend live here too: :func:`presolve_verdict` answers, without calling
+the solver, the models whose outcome the data decide (crossed bounds, no variables).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .kkt import linear_kkt, nlp_kkt, scaled_violation
+from .raw import RawSolution
+from .results import Result
+from .status import PrimalStatus, Termination
+from .verify import KKTReport, Tolerances, judge
+
+_INFEASIBLE_CLAIMS = (Termination.INFEASIBLE, Termination.LOCALLY_INFEASIBLE)
+
+
+def map_status(raw: RawSolution, backend: Any) -> tuple[Termination, str]:
+    """(termination, note) for a raw status, through the backend's declared table."""
+    status = raw.status
+    if isinstance(status, Termination):
+        return status, ""
+    table = getattr(backend, "STATUS_MAP", {}) or {}
+    if status in table:
+        return table[status], ""
+    return Termination.ERROR, (f"native status {status!r} of backend "
+                               f"'{getattr(backend, 'name', '?')}' is not in its status table")
+
+
+def to_result(raw: RawSolution | Result, backend: Any) -> Result:
+    """A Result carrying the raw record's claim and point (not yet measured)."""
+    if isinstance(raw, Result):
+        return raw
+    term, note = map_status(raw, backend)
+    message = raw.message or raw.status_text or (str(raw.status) if raw.status is not None else "")
+    if note:
+        message = f"{message} [{note}]" if message else note
+    return Result(termination=term, x=raw.x, y=raw.y, iterations=raw.iterations, nodes=raw.nodes,
+                  evaluations=dict(raw.evaluations), message=message, history=raw.history,
+                  extra=dict(raw.extra), native_status="" if raw.status is None else
+                  (raw.status.value if isinstance(raw.status, Termination) else str(raw.status)),
+                  native_status_text=raw.status_text, mip_gap=raw.mip_gap,
+                  dual_bound=raw.dual_bound)
+
+
+def measure(result: Result, form: Any, tolerances: Tolerances | None = None) -> Result:
+    """Fill ``kkt``, ``primal_status`` and ``verified`` from optkit's own measurement at result.x."""
+    tol = tolerances or Tolerances()
+    claims = result.termination.claims_optimality
+    if result.x is None:
+        result.primal_status = PrimalStatus.NO_SOLUTION
+        result.kkt = KKTReport({}, {"all": "no point returned"})
+        if claims:
+            result.verified = False
+            _note(result, "the solver claims optimality but returned no point")
+        return result
+    x = np.asarray(result.x, dtype=float)
+    if x.shape != (form.n,) or not np.all(np.isfinite(x)):
+        result.primal_status = PrimalStatus.INFEASIBLE
+        bad = "has shape " + str(x.shape) if x.shape != (form.n,) else "has non-finite entries"
+        result.kkt = KKTReport({}, {"all": f"the returned point {bad}"})
+        result.verified = False if claims else None
+        _note(result, f"the returned point {bad}")
+        return result
+    y = None if result.y is None else np.asarray(result.y, dtype=float)
+    if y is not None and (y.shape != (form.m,) or not np.all(np.isfinite(y))):
+        _note(result, "the solver's multipliers are malformed; estimated instead")
+        y = None
+    try:
+        values = linear_kkt(form, x, y) if hasattr(form, "rl") else nlp_kkt(form, x, y)
+    except Exception as exc:  # a failing oracle at the returned point is itself a finding
+        result.kkt = KKTReport({"error": f"{type(exc).__name__}: {exc}"},
+                               {"all": "an oracle failed at the returned point"})
+        result.primal_status = PrimalStatus.INFEASIBLE
+        result.verified = False if claims else None
+        return result
+    not_measured = {}
+    if values.get("stationarity") is None:
+        not_measured["stationarity"] = ("integer problem: no KKT conditions" if
+                                        getattr(form, "is_mip", False) else "not available")
+        not_measured["complementarity"] = not_measured["stationarity"]
+    report = KKTReport(values, not_measured)
+    result.kkt = report
+    feas_rel = values.get("feasibility_rel", np.inf)
+    integ = values.get("integrality") or 0.0
+    if not np.isfinite(feas_rel):
+        result.primal_status = PrimalStatus.INFEASIBLE
+    elif feas_rel <= tol.feas and integ <= tol.integrality:
+        result.primal_status = PrimalStatus.FEASIBLE
+    elif feas_rel <= 100 * tol.feas and integ <= tol.integrality:
+        result.primal_status = PrimalStatus.NEARLY_FEASIBLE
+    else:
+        result.primal_status = PrimalStatus.INFEASIBLE
+    if claims:
+        ok, failures = judge(report, tol)
+        result.verified = ok
+        if not ok:
+            _note(result, f"optkit's measurement contradicts the claim {result.termination}: "
+                          + "; ".join(failures))
+    elif result.termination in _INFEASIBLE_CLAIMS and result.primal_status == PrimalStatus.FEASIBLE:
+        result.verified = False
+        _note(result, f"the solver claims {result.termination} but the returned point is "
+                      f"feasible (scaled violation {feas_rel:.2g})")
+    return result
+
+
+def finish(raw: RawSolution | Result, form: Any, backend: Any, options: Any = None) -> Result:
+    """Map, measure and judge one backend answer (see module docstring)."""
+    result = to_result(raw, backend)
+    return measure(result, form, Tolerances.from_options(options))
+
+
+def presolve_verdict(form: Any) -> Result | None:
+    """The outcome of a model whose data alone decide it, or None when a solve is needed.
+
+    Crossed bounds (lb > ub, rl > ru, cl > cu) make the model INFEASIBLE (verified: the data prove
+    it); a LinearForm with no variables is OPTIMAL at x = () when every row admits 0, else
+    INFEASIBLE.
+    """
+    lo_hi = [("column", form.lb, form.ub)]
+    if hasattr(form, "rl"):
+        lo_hi.append(("row", form.rl, form.ru))
+    else:
+        lo_hi.append(("constraint", form.cl, form.cu))
+    for what, lo, hi in lo_hi:
+        crossed = np.flatnonzero(lo > hi)
+        if crossed.size:
+            k = int(crossed[0])
+            names = getattr(form, "row_names" if what != "column" else "col_names", None)
+            label = f"{what} {names[k]!r} (index {k})" if names else f"{what} index {k}"
+            return Result(termination=Termination.INFEASIBLE, verified=True,
+                          message=f"bounds of {label} cross: {lo[k]} > {hi[k]} "
+                                  f"({crossed.size} crossed in all)",
+                          native_status="presolve", iterations=0)
+    if hasattr(form, "rl") and form.n == 0:
+        zero = np.zeros(form.m)
+        viol, k = scaled_violation(zero, form.rl, form.ru, 1.0)
+        if viol > 0:
+            return Result(termination=Termination.INFEASIBLE, verified=True, iterations=0,
+                          native_status="presolve",
+                          message=f"model has no variables and row index {k} excludes 0")
+        return Result(termination=Termination.OPTIMAL, x=np.zeros(0), y=np.zeros(form.m),
+                      iterations=0, native_status="presolve", message="empty model")
+    return None
+
+
+def _note(result: Result, text: str) -> None:
+    result.message = f"{result.message} [{text}]" if result.message else text

@@ -1,0 +1,123 @@
+"""optkit's verdict on a solver's claim: the typed KKT report and the tolerances it is judged by.
+
+Definitions (all measured by optkit on the form the solver saw, see :mod:`optkit.kkt`):
+
+- ``feasibility_rel``: the largest violation of a row or bound, each relative to its own scale
+  (row i violated by vᵢ on the side of bound b: vᵢ / max(‖aᵢ‖∞, |b|); bound of column j:
+  vⱼ / max(1, |b|)). Judged against ``feas_tol``.
+- ``integrality``: max |xⱼ − round(xⱼ)| over integer columns, against ``int_tol`` (absolute).
+- ``stationarity_rel``: ‖x − Proj[lb,ub](x − ∇ₓL)‖∞ / max(1, ‖∇f‖∞), against ``opt_tol``.
+- ``complementarity_rel``: max yᵢ⁺(cuᵢ − cᵢ), yᵢ⁻(cᵢ − clᵢ) over max(1, |f|), against ``opt_tol``.
+
+Default tolerances: feas_tol = max(1e-6, 10·tol), opt_tol = max(1e-5, 10·tol), int_tol = 1e-5
+(``tol`` is the solve's own tolerance, when given). A claim of (local) optimality — full or
+"almost" — is *verified* when every measured quantity is within its tolerance; the verdict and the
+first failing residual are recorded, never silently dropped.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+
+DEFAULT_FEAS_TOL = 1e-6
+DEFAULT_OPT_TOL = 1e-5
+DEFAULT_INT_TOL = 1e-5
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """The tolerances a result is judged by (see module docstring)."""
+
+    feas: float = DEFAULT_FEAS_TOL
+    opt: float = DEFAULT_OPT_TOL
+    integrality: float = DEFAULT_INT_TOL
+
+    @classmethod
+    def from_options(cls, options: Any) -> "Tolerances":
+        """Tolerances for a solve with these :class:`~optkit.options.SolveOptions`."""
+        tol = getattr(options, "tol", None)
+        feas = getattr(options, "feas_tol", None)
+        opt = getattr(options, "opt_tol", None)
+        integ = getattr(options, "int_tol", None)
+        return cls(feas=feas if feas is not None else max(DEFAULT_FEAS_TOL, 10 * (tol or 0.0)),
+                   opt=opt if opt is not None else max(DEFAULT_OPT_TOL, 10 * (tol or 0.0)),
+                   integrality=integ if integ is not None else DEFAULT_INT_TOL)
+
+
+#: quantity name → (tolerance attribute, what it means) for the checks a verdict makes
+CHECKS = {
+    "feasibility_rel": ("feas", "scaled primal infeasibility"),
+    "integrality": ("integrality", "integrality violation"),
+    "stationarity_rel": ("opt", "relative stationarity (projected Lagrangian gradient)"),
+    "complementarity_rel": ("opt", "relative complementarity"),
+}
+
+
+@dataclass
+class KKTReport(Mapping):
+    """What optkit measured at the returned point, and what it could not measure.
+
+    Behaves as a read-only mapping of the measured numbers (``report["kkt"]``,
+    ``report.get("feasibility")``) so that it serialises as a plain dict. ``measured`` lists the
+    quantities that were computed, ``not_measured`` maps the others to the reason.
+    """
+
+    values: dict = field(default_factory=dict)
+    not_measured: dict = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.values[key] = value
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        """Add or replace measured values."""
+        self.values.update(*args, **kwargs)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        """dict.setdefault on the measured values."""
+        return self.values.setdefault(key, default)
+
+    @property
+    def measured(self) -> list[str]:
+        """Names of the quantities that hold a number."""
+        return [k for k, v in self.values.items() if isinstance(v, (int, float)) and v is not None
+                and not isinstance(v, bool)]
+
+    def to_dict(self) -> dict:
+        """Plain dict (with ``not_measured`` when something could not be measured)."""
+        out = dict(self.values)
+        if self.not_measured:
+            out["not_measured"] = dict(self.not_measured)
+        return out
+
+    def __repr__(self) -> str:
+        return f"KKTReport({self.to_dict()!r})"
+
+
+def judge(report: Mapping, tolerances: Tolerances) -> tuple[bool, list[str]]:
+    """(all checks pass, messages of the failing checks) for a measured report."""
+    failures = []
+    for name, (attr, what) in CHECKS.items():
+        value = report.get(name)
+        if value is None:
+            continue
+        tol = getattr(tolerances, attr)
+        if not (np.isfinite(value) and value <= tol):
+            where = ""
+            if name == "feasibility_rel" and report.get("worst"):
+                where = f" at {report['worst']}"
+            elif name == "integrality" and report.get("worst_integer", -1) >= 0:
+                where = f" at column {report['worst_integer']}"
+            failures.append(f"{what} {value:.3g}{where} > {tol:.0e}")
+    return not failures, failures
