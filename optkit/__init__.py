@@ -12,10 +12,12 @@ from .errors import (DataError, InvalidProblemError, NotSolvedError, OptionError
                      ReadError, SolverUnavailableError, UnknownSolverError, UnsupportedProblemError)
 from .ir import LinearForm, NLPForm
 from .modeling import NLP, LinearProblem, Problem, read
-from .options import SolveOptions
+from .options import Option, SolveOptions
+from .raw import RawSolution, iteration_record
 from .results import Result
 from .solve import solve
 from .status import PrimalStatus, Termination
+from .verify import KKTReport, Tolerances
 
 __version__ = "0.1.0"
 
@@ -35,6 +37,7 @@ def __getattr__(name: str):
 
 
 __all__ = ["solve", "solvers", "Problem", "NLP", "LinearProblem", "read", "Result", "Termination",
-           "PrimalStatus", "SolveOptions", "Backend", "NLPForm", "LinearForm", "registry",
+           "PrimalStatus", "SolveOptions", "Option", "RawSolution", "iteration_record", "KKTReport",
+           "Tolerances", "Backend", "NLPForm", "LinearForm", "registry",
            "OptkitError", "InvalidProblemError", "DataError", "ReadError", "UnsupportedProblemError",
            "UnknownSolverError", "SolverUnavailableError", "OptionError", "NotSolvedError"]

@@ -62,6 +62,7 @@ def _cmd_solve(a) -> int:
         print(f"solver:      {res.solver} {res.solver_version}")
         print(f"termination: {res.termination}")
         print(f"primal:      {res.primal_status}")
+        print(f"verified:    {res.verified}   (solved: {res.is_solved()})")
         print(f"objective:   {res.objective}")
         kkt = res.kkt.get("kkt")
         print(f"kkt:         {kkt if kkt is None else f'{kkt:.3e}'}")

@@ -132,8 +132,23 @@ def _forkserver_entry(conn, memory_limit) -> None:
 
 _FS_CTX = None
 # imported by the fork server before it forks any worker (a failed import is skipped)
-PRELOAD = ["optkit", "optkit.batch.executors", "optkit.batch.job", "scipy.optimize", "highspy",
-           "optkit.solvers.highs", "clarabel", "osqp", "scs"]
+PRELOAD = ["optkit", "optkit.batch.executors", "optkit.batch.job", "scipy.optimize"]
+#: problem classes whose default backends (by declared priority) are preloaded as well
+PRELOAD_CLASSES = ("lp", "milp", "qp")
+
+
+def default_backend_modules() -> list[str]:
+    """Modules of the default backend of each class in PRELOAD_CLASSES (asked of the registry
+    by capability, so the core names no backend)."""
+    from .. import registry
+
+    names = []
+    for kind in PRELOAD_CLASSES:
+        try:
+            names.append(registry.best_for(kind).name)
+        except Exception:  # noqa: BLE001 - nothing installed for that class
+            continue
+    return preload_modules(list(dict.fromkeys(names)))
 
 
 def _forkserver_context(extra: list[str] | None = None):
@@ -143,7 +158,7 @@ def _forkserver_context(extra: list[str] | None = None):
     global _FS_CTX
     if _FS_CTX is None:
         ctx = mp.get_context("forkserver")
-        mods = list(dict.fromkeys(PRELOAD + list(extra or [])))
+        mods = list(dict.fromkeys(PRELOAD + default_backend_modules() + list(extra or [])))
         ctx.set_forkserver_preload([m for m in mods if importlib.util.find_spec(m.split(".")[0])])
         _FS_CTX = ctx
     return _FS_CTX

@@ -150,6 +150,8 @@ def execute(job: Job, cache: ModelCache | None = None) -> dict:
     status = str(res.termination)
     if status == "ERROR" and "MemoryError" in (res.message or ""):
         status = "MEMORY"
+    if res.termination.claims_optimality and not res.is_solved():
+        status = "UNVERIFIED"  # the claim stays in `termination`; optkit's measurement overruled it
     out.update(status=status, termination=str(res.termination),
                primal_status=str(res.primal_status), objective=obj,
                iterations=res.iterations, kkt=_plain(res.kkt), evaluations=_plain(res.evaluations),
@@ -171,7 +173,7 @@ BILEVEL_FIELDS = ("upper_objective", "lower_objective", "lower_value", "lower_ga
 
 def _is_front(res) -> bool:
     """A multiobjective result (ParetoResult: F, X, complete) rather than a single-level one."""
-    return hasattr(res, "F") and hasattr(res, "complete") and not hasattr(res, "kkt")
+    return hasattr(res, "F") and hasattr(res, "complete")
 
 
 def _front_outcome(res, job: Job) -> dict:

@@ -4,7 +4,10 @@
 optimal value, or infeasible when a solution exists), ``failed`` (no claim: limits, crashes,
 errors) and ``unknown`` (nothing to compare with). Agreement rules:
 
-- expected ``optimal``: status OPTIMAL/LOCALLY_OPTIMAL and, when the optimum f* is known,
+- a row whose solver claimed (local) optimality but whose point optkit's own measurement did not
+  verify has status ``UNVERIFIED`` (the claim is kept in ``termination``): never ``correct``.
+- expected ``optimal``: status OPTIMAL/LOCALLY_OPTIMAL (or an ALMOST_* level that optkit
+  verified) and, when the optimum f* is known,
   |f − f*| ≤ rtol·max(1, |f*|) with rtol = 1e-6 (1e-4 for milp/miqp: HiGHS's default relative gap).
   OPTIMAL with another value is ``wrong``; LOCALLY_OPTIMAL with another value (a different local
   optimum of a nonconvex problem) is ``failed``, not wrong.
@@ -17,7 +20,7 @@ errors) and ``unknown`` (nothing to compare with). Agreement rules:
 """
 from __future__ import annotations
 
-SUCCESS = ("OPTIMAL", "LOCALLY_OPTIMAL")
+SUCCESS = ("OPTIMAL", "LOCALLY_OPTIMAL", "ALMOST_OPTIMAL", "ALMOST_LOCALLY_OPTIMAL")
 CLAIMS = {
     "optimal": SUCCESS,
     "infeasible": ("INFEASIBLE", "LOCALLY_INFEASIBLE", "INFEASIBLE_OR_UNBOUNDED"),
@@ -53,7 +56,7 @@ def verdict(row: dict) -> str:
         if exp == "optimal":
             ok = objective_ok(row)
             if ok is False:  # a different local optimum is no false claim, but no answer either
-                return "failed" if st == "LOCALLY_OPTIMAL" else "wrong"
+                return "failed" if "LOCALLY" in st else "wrong"
         return "correct"
     return "wrong" if st in ASSERTIVE else "failed"
 

@@ -14,10 +14,19 @@ from typing import Callable
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import InvalidProblemError
+from ..errors import DataError, InvalidProblemError
 from ..ir.finite_differences import fd_gradient, fd_hessian, fd_jacobian
 from ..ir.nlp_form import NLPForm, as_vector
 from .base import Direct, Model
+
+
+def _refuse_nonfinite(values: np.ndarray, what: str) -> None:
+    """DataError naming the first NaN/inf entry of a callback's output."""
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        k = int(bad[0])
+        raise DataError(f"{what}[{k}] = {values[k]} is not finite", None,
+                        f"{what.split(': ')[-1]}[{k}]")
 
 
 class NLP(Model):
@@ -56,11 +65,26 @@ class NLP(Model):
             g0 = np.asarray(grad(x0), dtype=float)
             if g0.size != self.n:
                 raise InvalidProblemError(f"{name}: grad(x0) has {g0.size} entries, expected {self.n}")
+            _refuse_nonfinite(g0.reshape(-1), f"{name}: grad(x0)")
         if jac is not None and self.m:
             J0 = jac(x0)
             if tuple(np.shape(J0)) != (self.m, self.n):
                 raise InvalidProblemError(f"{name}: jac(x0) has shape {np.shape(J0)}, "
                                           f"expected ({self.m}, {self.n})")
+            if sp.issparse(J0):
+                J0 = sp.coo_matrix(J0)
+                bad = np.flatnonzero(~np.isfinite(J0.data))
+                if bad.size:
+                    k = int(bad[0])
+                    raise DataError(f"{name}: jac(x0)[{J0.row[k]}, {J0.col[k]}] = {J0.data[k]} is "
+                                    f"not finite", None, f"jac[{J0.row[k]},{J0.col[k]}]")
+            else:
+                J0 = np.asarray(J0, dtype=float)
+                bad = np.argwhere(~np.isfinite(J0))
+                if bad.size:
+                    i, j = (int(v) for v in bad[0])
+                    raise DataError(f"{name}: jac(x0)[{i}, {j}] = {J0[i, j]} is not finite", None,
+                                    f"jac[{i},{j}]")
         self.kinds = frozenset({"nlp"} | ({"nlp-equality"} if self._equality_only() else set()))
 
     def _equality_only(self) -> bool:
