@@ -6,10 +6,19 @@ lower-level solve, both levels' feasibility, iterations, wall time, status. Then
 plots for LV-HBA like the paper's (log relative error against time and against iterations) on
 the LLC toy (n = 100, start 10·1), and F against time on LLSC.
 
-    python benchmarks/bilevel.py            # full: LV-HBA 10⁵ iterations on LLC, 2·10⁴ elsewhere
-    python benchmarks/bilevel.py --quick    # a minute or two
+    python benchmarks/bilevel.py              # full: LV-HBA 10⁵ iterations on LLC, 2·10⁴ elsewhere
+    python benchmarks/bilevel.py --quick      # a minute or two
+    python benchmarks/bilevel.py --kkt-scale  # only the kkt-at-scale line (seconds)
 
-Writes docs/bench_bilevel.md and docs/img/bilevel_*.png (``--out`` to change the folder).
+Writes docs/bench_bilevel.md and docs/img/bilevel_*.png (``--out`` to change the folder);
+``--kkt-scale`` rewrites only its own section of docs/bench_bilevel.md.
+
+The kkt-at-scale line: ``ok.solve(llc(n), "kkt")`` on a freshly built model (compile, sparse
+convexity tests, reformulation, inner QP solve by the registry's choice, independent lower-level
+solve and verdict) against the direct sparse solve of the same reformulation's KKT system
+(:func:`optkit.solvers.bilevel_kkt.direct_solve`: one sparse LU of the regularised KKT matrix
+plus refinement), timed from a fresh model too; both ratios are printed — end to end (compile +
+reformulation + LU) and against the LU alone. Best of ``--reps`` runs after one warm-up.
 """
 from __future__ import annotations
 
@@ -48,7 +57,8 @@ def run_one(bl, method: str, lv_iters: int):
     except ok.OptkitError as exc:
         return {"status": f"refused: {type(exc).__name__}", "time": time.perf_counter() - t, "error": str(exc)}
     wall = time.perf_counter() - t
-    row = {"status": f"{res.termination}/{res.primal_status}", "F": res.upper_objective,
+    row = {"status": f"{res.termination}/{res.primal_status}", "solved": res.is_solved(),
+           "F": res.upper_objective,
            "gap": res.lower_gap, "feas": max(res.upper_feasibility or 0, res.lower_feasibility or 0)
            if res.upper_feasibility is not None else None, "iters": res.iterations, "time": wall,
            "result": res}
@@ -65,7 +75,16 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer LV-HBA iterations, no SVM instance")
     ap.add_argument("--out", default=str(ROOT / "docs"), help="folder for bench_bilevel.md and img/")
     ap.add_argument("--plots-only", action="store_true", help="only redraw the convergence plots")
+    ap.add_argument("--kkt-scale", action="store_true",
+                    help="only time kkt on the LLC toy at n = --n against a direct sparse KKT solve")
+    ap.add_argument("--n", type=int, default=1000, help="LLC size of the kkt-at-scale line")
+    ap.add_argument("--reps", type=int, default=5, help="repetitions of the kkt-at-scale line")
     args = ap.parse_args(argv)
+    if args.kkt_scale:
+        lines = kkt_scale(args.n, args.reps)
+        print("\n".join(lines))
+        update_section(Path(args.out) / "bench_bilevel.md", lines)
+        return 0
     if args.plots_only:
         (Path(args.out) / "img").mkdir(parents=True, exist_ok=True)
         for line in convergence_plots(Path(args.out) / "img", 30_000 if args.quick else 100_000, args.quick):
@@ -95,7 +114,68 @@ def main(argv=None) -> int:
                   f"t={r['time']:.2f}s", flush=True)
     plots = convergence_plots(out / "img", llc_iters, quick=args.quick)
     write_report(out / "bench_bilevel.md", rows, plots, args)
+    update_section(out / "bench_bilevel.md", kkt_scale(args.n, args.reps))
     return 0
+
+
+def kkt_scale(n: int = 1000, reps: int = 5) -> list[str]:
+    """Time kkt on llc(n) against the direct sparse solve of its reformulation's KKT system."""
+    import optkit as ok
+    from optkit.problems import bilevel as B
+    from optkit.solvers.bilevel_kkt import direct_solve, kkt_data, reformulate
+
+    ok.solve(B.llc(10), "kkt")  # warm-up: imports and first-call costs
+    best = {"kkt": math.inf, "direct": math.inf, "lu": math.inf}
+    res = z = ref = None
+    for _ in range(reps):
+        bl = B.llc(n)
+        t = time.perf_counter()
+        res = ok.solve(bl, "kkt")
+        t_kkt = time.perf_counter() - t
+        if t_kkt < best["kkt"]:
+            best["kkt"], best["timings"] = t_kkt, dict(res.timings)
+        bl2 = B.llc(n)
+        t = time.perf_counter()
+        ref = reformulate(*kkt_data(bl2))
+        t1 = time.perf_counter()
+        z = direct_solve(ref)
+        t2 = time.perf_counter()
+        best["direct"] = min(best["direct"], t2 - t)
+        best["lu"] = min(best["lu"], t2 - t1)
+    err = float(np.max(np.abs(res.x - z[:ref.N])))
+    tm = best["timings"]
+    return [
+        f"kkt on llc-{n} (N = {3 * n} variables; reformulation {ref.A.shape[1]} variables, "
+        f"{ref.A.shape[0]} rows, {ref.A.nnz} nonzeros, no binary): {res.termination}/"
+        f"{res.primal_status}, verified={res.verified}, inner backend '{res.extra['inner_solver']}'"
+        f", F = {res.upper_objective:.10g} (F* = {0.05 * n:g}), lower gap {res.lower_gap:.1e}, "
+        f"max |v − v_direct| = {err:.1e}",
+        f"time (best of {reps}): kkt {best['kkt'] * 1e3:.1f} ms (compile+checks+reformulation "
+        f"{tm.get('build', 0) * 1e3:.1f}, inner solve {tm.get('inner', 0) * 1e3:.1f}, "
+        f"verification {tm.get('measure', 0) * 1e3:.1f}); direct {best['direct'] * 1e3:.1f} ms "
+        f"(of which the sparse LU solve {best['lu'] * 1e3:.1f})",
+        f"ratio kkt / direct: {best['kkt'] / best['direct']:.2f}× end to end, "
+        f"{best['kkt'] / best['lu']:.2f}× against the LU solve alone (target ≤ 10×)",
+    ]
+
+
+MARK_BEGIN, MARK_END = "<!-- kkt-scale -->", "<!-- /kkt-scale -->"
+
+
+def update_section(path: Path, lines: list[str]) -> None:
+    """Write the kkt-at-scale lines between their markers in ``path`` (appended when absent)."""
+    cmd = "python benchmarks/bilevel.py --kkt-scale"
+    block = "\n".join([MARK_BEGIN, "## kkt at scale", "",
+                       f"Command: `{cmd}` ({platform.machine()}, shared 2-core machine).", "",
+                       *[f"- {ln}" for ln in lines], MARK_END])
+    text = path.read_text() if path.exists() else ""
+    if MARK_BEGIN in text and MARK_END in text:
+        head, rest = text.split(MARK_BEGIN, 1)
+        text = head + block + rest.split(MARK_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text)
+    print(f"updated {path}")
 
 
 def convergence_plots(img: Path, llc_iters: int, quick: bool) -> list[str]:
@@ -119,7 +199,7 @@ def convergence_plots(img: Path, llc_iters: int, quick: bool) -> list[str]:
                      history_every=max(1, llc_iters // 400), **PAPER_SETTINGS)
     kkt = ok.solve(B.llc(100), "kkt")
     h = res.history
-    it = np.array([r["iter"] for r in h])
+    it = np.array([r["iteration"] for r in h])
     tt = np.array([r["time"] for r in h])
     err = np.array([r["rel_error_x"] for r in h])
     hp = paper.history
@@ -127,7 +207,7 @@ def convergence_plots(img: Path, llc_iters: int, quick: bool) -> list[str]:
     ax[0].semilogy(tt, err, c="C0", label="lv-hba (defaults)")
     ax[0].semilogy([r["time"] for r in hp], [r["rel_error_x"] for r in hp], c="C1",
                    label="lv-hba (paper settings)")
-    ax[1].semilogy([r["iter"] for r in hp], [r["rel_error_x"] for r in hp], c="C1")
+    ax[1].semilogy([r["iteration"] for r in hp], [r["rel_error_x"] for r in hp], c="C1")
     ax[0].axhline(1e-2, ls=":", c="gray")
     ax[0].scatter([kkt.timings.get("total", 0.0)], [max(kkt.extra.get("rel", 1e-16), 1e-16)] if False else
                   [max(np.linalg.norm(kkt.x[:100] + 0.3) / 3.0, 1e-16)], c="C3", marker="*", s=120, label="kkt")
@@ -149,8 +229,10 @@ def convergence_plots(img: Path, llc_iters: int, quick: bool) -> list[str]:
                   history_every=10, **bl.solver_hints["lv-hba"])
     r2 = ok.solve(B.llsc(seed=0), "vf-penalty")
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    ax.plot([r["time"] for r in r1.history], [r["F"] for r in r1.history], label="lv-hba (α=β=0.002, η=0.01)")
-    ax.plot([r["time"] for r in r2.history], [r["F"] for r in r2.history], "o-", label="vf-penalty (ipopt)")
+    ax.plot([r["time"] for r in r1.history], [r["objective"] for r in r1.history],
+            label="lv-hba (α=β=0.002, η=0.01)")
+    ax.plot([r["time"] for r in r2.history], [r["objective"] for r in r2.history], "o-",
+            label=f"vf-penalty ({r2.extra.get('nlp_solver', '')})")
     ax.set_xlabel("time [s]")
     ax.set_ylabel("F(x, y)")
     ax.set_title("LLSC toy (n = 100, seed 0)")
@@ -167,9 +249,9 @@ def convergence_plots(img: Path, llc_iters: int, quick: bool) -> list[str]:
                  f"in {kkt.timings.get('total', float('nan')):.3f} s")
     for target in (1e-2, 2e-3):
         hit = next((r for r in h if r["rel_error_x"] <= target and all(
-            q["rel_error_x"] <= target for q in h if q["iter"] >= r["iter"])), None)
+            q["rel_error_x"] <= target for q in h if q["iteration"] >= r["iteration"])), None)
         if hit:
-            files.append(f"LLC n = 100, defaults: error stays ≤ {target:g} from iteration {hit['iter']} "
+            files.append(f"LLC n = 100, defaults: error stays ≤ {target:g} from iteration {hit['iteration']} "
                          f"({hit['time']:.2f} s) on")
     return files
 
@@ -181,15 +263,20 @@ def write_report(path: Path, rows: list[dict], plots: list[str], args) -> None:
     lines = ["# Bilevel benchmark", "",
              f"Command: `{cmd}` (optkit {ok.__version__}, Python {platform.python_version()}, "
              f"{platform.machine()}, shared 2-core machine: times are indicative).", "",
-             "Methods: `kkt` (exact KKT reformulation, MILP/MIQP by HiGHS or SCIP), `lv-hba` (default "
+             "Methods: `kkt` (exact KKT reformulation; the LP/QP/MILP/MIQP is solved by the backend "
+             "the registry ranks first for it, SCIP natively for SOS1), `lv-hba` (default "
              "hyperparameters α=β=0.01, η=0.03, γ₁=10, γ₂=0.1, c=1, p=0.49, r=10), `vf-penalty` "
-             "(linearised value-function penalty, IPOPT subproblems). relF = |F − F*|/max(1, |F*|); "
+             "(linearised value-function penalty, NLP subproblems by the registry's best NLP "
+             "backend). relF = |F − F*|/max(1, |F*|); "
              "dist = ‖v − v*‖/‖v*‖ (joint vector, when the solution is known); gap = f(x,y) − v(x) by an "
-             "independent lower-level solve; feas = max constraint violation of both levels.", "",
-             "| problem | method | status | F | F* | relF | dist | gap | feas | iters | time [s] |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "independent lower-level solve; feas = max constraint violation of both levels; solved = "
+             "`is_solved()` (a claim of optimality verified by optkit's measurement: scaled "
+             "feasibility and lower gap).", "",
+             "| problem | method | status | solved | F | F* | relF | dist | gap | feas | iters | time [s] |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['problem']} | {r['method']} | {r['status']} | {_fmt(r.get('F'), '.6g')} | "
+        lines.append(f"| {r['problem']} | {r['method']} | {r['status']} | "
+                     f"{'yes' if r.get('solved') else 'no'} | {_fmt(r.get('F'), '.6g')} | "
                      f"{_fmt(r.get('known'), '.6g')} | {_fmt(r.get('relF'), '.1e')} | {_fmt(r.get('dist'), '.1e')} | "
                      f"{_fmt(r.get('gap'), '.1e')} | {_fmt(r.get('feas'), '.1e')} | {_fmt(r.get('iters'), 'd')} | "
                      f"{r['time']:.2f} |")

@@ -74,6 +74,10 @@ def measure(result: Result, form: Any, tolerances: Tolerances | None = None) -> 
         result.primal_status = PrimalStatus.INFEASIBLE
         bad = "has shape " + str(x.shape) if x.shape != (form.n,) else "has non-finite entries"
         result.kkt = KKTReport({}, {"all": f"the returned point {bad}"})
+        if x.shape != (form.n,):  # unusable: kept for inspection, never mapped back
+            result.extra["returned_x"] = result.x
+            result.x = result.y = None
+            result.primal_status = PrimalStatus.NO_SOLUTION
         result.verified = False if claims else None
         _note(result, f"the returned point {bad}")
         return result
@@ -94,6 +98,10 @@ def measure(result: Result, form: Any, tolerances: Tolerances | None = None) -> 
         not_measured["stationarity"] = ("integer problem: no KKT conditions" if
                                         getattr(form, "is_mip", False) else "not available")
         not_measured["complementarity"] = not_measured["stationarity"]
+    if getattr(form, "is_mip", False) and result.dual_bound is not None and \
+            np.isfinite(result.dual_bound):
+        f = float(form.objective(x))
+        values["mip_gap_rel"] = max(0.0, f - float(result.dual_bound)) / max(1.0, abs(f))
     report = KKTReport(values, not_measured)
     result.kkt = report
     feas_rel = values.get("feasibility_rel", np.inf)

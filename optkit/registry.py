@@ -125,13 +125,14 @@ def choose(model) -> Backend:
     return min(ranked, key=lambda t: (t[0], t[1]))[2]
 
 
-def best_for(kind: str, exclude: tuple[str, ...] = (), require: frozenset[str] | set[str] = frozenset()
-             ) -> Backend:
+def best_for(kind: str, exclude: tuple[str, ...] = (), require: frozenset[str] | set[str] = frozenset(),
+             model=None) -> Backend:
     """The available backend with the highest priority for problem class ``kind``.
 
     Used by methods that need an inner solver (a Pareto method's scalarised subproblems, a
     bilevel method's lower level): they ask by capability, never by name. ``require`` lists
     capabilities the backend must declare; ``exclude`` names to skip (the caller itself).
+    With ``model`` given, each backend ranks itself for that model (``priority_for``: size-aware).
     """
     ranked = []
     for name in names():
@@ -140,7 +141,7 @@ def best_for(kind: str, exclude: tuple[str, ...] = (), require: frozenset[str] |
         b = _try_get(name)
         if b is None or kind not in b.accepts or not set(require) <= set(b.capabilities):
             continue
-        rank = b.priority.get(kind)
+        rank = b.priority_for(model) if model is not None else b.priority.get(kind)
         if rank is None or not b.is_available():
             continue
         ranked.append((-float(rank), name, b))

@@ -8,8 +8,11 @@ Definitions (all measured by optkit on the form the solver saw, see :mod:`optkit
 - ``integrality``: max |xⱼ − round(xⱼ)| over integer columns, against ``int_tol`` (absolute).
 - ``stationarity_rel``: ‖x − Proj[lb,ub](x − ∇ₓL)‖∞ / max(1, ‖∇f‖∞), against ``opt_tol``.
 - ``complementarity_rel``: max yᵢ⁺(cuᵢ − cᵢ), yᵢ⁻(cᵢ − clᵢ) over max(1, |f|), against ``opt_tol``.
+- ``mip_gap_rel`` (MIP with a dual bound from the solver): (f(x) − bound)/max(1, |f(x)|) with f
+  measured at the returned point, against ``mip_gap`` = max(1e-4, 10·tol).
 
-Default tolerances: feas_tol = max(1e-6, 10·tol), opt_tol = max(1e-5, 10·tol), int_tol = 1e-5
+Default tolerances: feas_tol = max(1e-6, 10·tol), opt_tol = max(1e-5, 10·tol), int_tol = 1e-5,
+mip_gap = max(1e-4, 10·tol)
 (``tol`` is the solve's own tolerance, when given). A claim of (local) optimality — full or
 "almost" — is *verified* when every measured quantity is within its tolerance; the verdict and the
 first failing residual are recorded, never silently dropped.
@@ -25,6 +28,7 @@ import numpy as np
 DEFAULT_FEAS_TOL = 1e-6
 DEFAULT_OPT_TOL = 1e-5
 DEFAULT_INT_TOL = 1e-5
+DEFAULT_MIP_GAP = 1e-4
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,7 @@ class Tolerances:
     feas: float = DEFAULT_FEAS_TOL
     opt: float = DEFAULT_OPT_TOL
     integrality: float = DEFAULT_INT_TOL
+    mip_gap: float = DEFAULT_MIP_GAP
 
     @classmethod
     def from_options(cls, options: Any) -> "Tolerances":
@@ -44,7 +49,8 @@ class Tolerances:
         integ = getattr(options, "int_tol", None)
         return cls(feas=feas if feas is not None else max(DEFAULT_FEAS_TOL, 10 * (tol or 0.0)),
                    opt=opt if opt is not None else max(DEFAULT_OPT_TOL, 10 * (tol or 0.0)),
-                   integrality=integ if integ is not None else DEFAULT_INT_TOL)
+                   integrality=integ if integ is not None else DEFAULT_INT_TOL,
+                   mip_gap=max(DEFAULT_MIP_GAP, 10 * (tol or 0.0)))
 
 
 #: quantity name → (tolerance attribute, what it means) for the checks a verdict makes
@@ -53,6 +59,7 @@ CHECKS = {
     "integrality": ("integrality", "integrality violation"),
     "stationarity_rel": ("opt", "relative stationarity (projected Lagrangian gradient)"),
     "complementarity_rel": ("opt", "relative complementarity"),
+    "mip_gap_rel": ("mip_gap", "relative gap to the solver's own dual bound"),
 }
 
 

@@ -1,5 +1,6 @@
 """Backend ``vf-penalty``: a value-function penalty baseline for bilevel problems, each subproblem
-solved by an NLP backend (``ipopt`` when installed, else ``scipy``).
+solved by an NLP backend — the one the registry ranks first for NLPs (``registry.best_for("nlp")``,
+asked by capability), or the backend named by option ``nlp_solver``.
 
 With v(x) = min_y {f(x, y) : lower constraints} the bilevel problem is
 min F(x, y) s.t. upper and lower constraints, f(x, y) − v(x) ≤ 0. v is not smooth in general, so
@@ -16,6 +17,11 @@ is solved from the previous point; ρ_{j+1} = ``rho_growth``·ρ_j until the mea
 f(x, y) − v(x) ≤ ``gap_tol``·(1 + |v|) (LOCALLY_OPTIMAL) or ``max_iter`` outer iterations
 (ITERATION_LIMIT). The answer is local: the NLP solver is local and the linearisation is exact
 only where v is differentiable.
+
+History: one :func:`optkit.raw.iteration_record` per outer iteration j — ``objective`` F (user
+units), ``primal_infeasibility`` max(lower, upper feasibility), ``evaluations`` the NLP iterations
+spent so far, ``time``; extra keys ``rho``, ``lower_gap`` (f − v(x) by the lower solve of that
+iteration), ``lower_feasibility``, ``upper_feasibility``.
 """
 from __future__ import annotations
 
@@ -30,16 +36,8 @@ from optkit.bilevel.model import _constraint_expr, substitute
 from optkit.bilevel.result import BilevelResult, finish, solve_convex
 from optkit.errors import UnsupportedProblemError
 from optkit.options import SolveOptions
+from optkit.raw import iteration_record
 from optkit.status import Termination
-
-
-def _has(name: str) -> bool:
-    from optkit import registry
-
-    try:
-        return registry.get(name).is_available()
-    except Exception:  # noqa: BLE001
-        return False
 
 
 class ValueFunctionPenaltyBackend(BilevelBackend):
@@ -47,7 +45,7 @@ class ValueFunctionPenaltyBackend(BilevelBackend):
 
     name = "vf-penalty"
     requires = ("cvxpy",)
-    description = "bilevel: linearised value-function penalty, NLP subproblems by ipopt/scipy"
+    description = "bilevel: linearised value-function penalty, NLP subproblems by the best NLP backend"
     options = {"rho0": 1.0, "rho_growth": 10.0, "gap_tol": 1e-6, "nlp_solver": "auto",
                "measure_gap": True}
 
@@ -60,7 +58,9 @@ class ValueFunctionPenaltyBackend(BilevelBackend):
         d = model.data()
         nlp = options.get("nlp_solver", "auto")
         if nlp == "auto":
-            nlp = "ipopt" if _has("ipopt") else "scipy"
+            from optkit import registry
+
+            nlp = registry.best_for("nlp", exclude=(self.name,)).name
         rho = float(options.get("rho0", 1.0))
         growth = float(options.get("rho_growth", 10.0))
         gap_tol = float(options.get("gap_tol", 1e-6))
@@ -92,10 +92,11 @@ class ValueFunctionPenaltyBackend(BilevelBackend):
                 term, msg = Termination.NUMERICAL_ERROR, f"lower-level solve failed at outer iteration {j}"
                 break
             gap = d.f.value(v) - val
-            history.append({"iter": j, "time": time.perf_counter() - t0, "rho": rho,
-                            "F": model.upper.sense * d.F.value(v), "lower_gap": gap,
-                            "lower_feasibility": d.lower_feasibility(v),
-                            "upper_feasibility": d.upper_feasibility(v)})
+            low, up = d.lower_feasibility(v), d.upper_feasibility(v)
+            history.append(iteration_record(
+                j, objective=model.upper.sense * d.F.value(v), primal_infeasibility=max(low, up),
+                evaluations=inner_iters, time=time.perf_counter() - t0, rho=rho, lower_gap=gap,
+                lower_feasibility=low, upper_feasibility=up))
             if j > 0 and gap <= gap_tol * (1 + abs(val)) and d.lower_feasibility(v) <= 1e-6:
                 term, msg = Termination.LOCALLY_OPTIMAL, f"lower gap {gap:.2e} after {j} NLP solves"
                 break
@@ -122,7 +123,7 @@ class ValueFunctionPenaltyBackend(BilevelBackend):
         res = BilevelResult(termination=term, iterations=len(history), solver=self.name,
                             message=msg, history=history)
         res.extra.update({"nlp_solver": nlp, "nlp_iterations": inner_iters, "rho": rho})
-        finish(model, v, res, measure_gap=bool(options.get("measure_gap", True)))
+        finish(model, v, res, measure_gap=bool(options.get("measure_gap", True)), options=options)
         res.timings.update({"total": time.perf_counter() - t0})
         return res
 

@@ -1,53 +1,92 @@
 """Backend ``highs``: HiGHS through highspy on a LinearForm (LP, MILP, convex QP).
 
+The form ``min cᵀx + ½xᵀQx + c0  s.t.  rl ≤ Ax ≤ ru,  lb ≤ x ≤ ub,  x_j ∈ Z (j ∈ I)`` goes to
+HiGHS as arrays (CSR rows for LP/MILP, a HighsModel with the lower triangle of Q for a QP).
+
 Row duals: HiGHS reports ``row_dual`` with c + Qx − Aᵀ·row_dual − col_dual = 0, so optkit's
-y = −row_dual (L = f + yᵀAx). Options map: tol → primal/dual feasibility tolerances (and
-mip_rel_gap for MILP), time_limit, max_iter → simplex/IPM iteration limits, seed → random_seed.
+y = −row_dual (L = f + yᵀAx: y ≥ 0 on an active upper row bound, ≤ 0 on an active lower one).
+A MIP returns no duals.
+
+Options: optkit's vocabulary goes through the one shared mapper
+(:func:`optkit.solvers._highs_options.highs_options`: tol, max_iter — LP iterations for LP/QP,
+nodes for a MIP —, time_limit, seed, verbose), the own option ``method`` → HiGHS ``solver``, then
+``solver_options`` under HiGHS's native names (unknown names are refused by the core with close
+matches, from :meth:`HighsBackend.solver_option_names`).
+
+Result: the native status is HiGHS's model status name (``kOptimal``, ``kSolutionLimit``, ...;
+table :data:`~optkit.solvers._highs_options.HIGHS_STATUS_MAP`); ``iterations`` = simplex + IPM +
+PDLP + QP iterations, ``nodes`` = ``mip_node_count`` (MIP only), ``mip_gap`` and ``dual_bound``
+(= ``mip_dual_bound``, form units) for a MIP. A model HiGHS refuses (``passModel``/``run`` return
+kError) becomes the key ``kError`` → INVALID_PROBLEM, with HiGHS's own ERROR lines as the text.
 """
 from __future__ import annotations
 
 import threading
 
 import numpy as np
+import scipy.sparse as sp
 
 from optkit.backend import Backend
-from optkit.options import SolveOptions
-from optkit.results import Result
-from optkit.status import Termination
+from optkit.errors import OptionError
+from optkit.options import Option, SolveOptions
+from optkit.raw import RawSolution
 
-_STATUS = {
-    "kOptimal": Termination.OPTIMAL,
-    "kInfeasible": Termination.INFEASIBLE,
-    "kUnbounded": Termination.UNBOUNDED,
-    "kUnboundedOrInfeasible": Termination.INFEASIBLE_OR_UNBOUNDED,
-    "kTimeLimit": Termination.TIME_LIMIT,
-    "kIterationLimit": Termination.ITERATION_LIMIT,
-    "kSolutionLimit": Termination.ITERATION_LIMIT,
-    "kObjectiveBound": Termination.OPTIMAL,
-    "kObjectiveTarget": Termination.OPTIMAL,
-    "kInterrupt": Termination.INTERRUPTED,
-    "kMemoryLimit": Termination.ERROR,
-    "kModelError": Termination.INVALID_PROBLEM,
-    "kPresolveError": Termination.NUMERICAL_ERROR,
-    "kSolveError": Termination.NUMERICAL_ERROR,
-    "kPostsolveError": Termination.NUMERICAL_ERROR,
-    "kLoadError": Termination.INVALID_PROBLEM,
-    "kModelEmpty": Termination.OPTIMAL,
-    "kNotset": Termination.ERROR,
-    "kUnknown": Termination.ERROR,
-}
+from ._highs_options import (HIGHS_STATUS_MAP, highs_option_names, highs_options, keeps_point,
+                             lp_iterations, mip_nodes, status_key)
+
+METHODS = ("choose", "simplex", "ipm", "pdlp")
+
+#: relative slack of the 2×2-minor test in :func:`nonconvex_reason` (rounding, not curvature)
+_MINOR_RTOL = 1e-9
+
+
+def nonconvex_reason(Q: sp.spmatrix | None) -> str | None:
+    """Why the symmetric ``Q`` is certainly not positive semidefinite, or None (no proof found).
+
+    Two sufficient conditions, O(nnz): a negative diagonal entry qᵢᵢ < 0, or a negative 2×2
+    principal minor qᵢᵢqⱼⱼ − qᵢⱼ² < 0 at a nonzero qᵢⱼ (beyond a relative rounding slack of 1e-9).
+    A Q passing both may still be indefinite; HiGHS then decides.
+    """
+    if Q is None:
+        return None
+    d = Q.diagonal()
+    neg = np.flatnonzero(d < 0)
+    if neg.size:
+        j = int(neg[0])
+        return (f"the quadratic objective is not convex: Q[{j},{j}] = {d[j]:.6g} < 0 "
+                f"({neg.size} negative diagonal entries); HiGHS solves convex QPs only")
+    U = sp.triu(Q, k=1, format="coo")
+    if U.nnz:
+        prod = d[U.row] * d[U.col]
+        sq = U.data * U.data
+        bad = np.flatnonzero(sq - prod > _MINOR_RTOL * np.maximum(sq, np.abs(prod)))
+        if bad.size:
+            k = int(bad[0])
+            i, j = int(U.row[k]), int(U.col[k])
+            return (f"the quadratic objective is not convex: the 2x2 principal minor of columns "
+                    f"{i}, {j} is Q[{i},{i}]·Q[{j},{j}] − Q[{i},{j}]² = {prod[k] - sq[k]:.6g} < 0; "
+                    f"HiGHS solves convex QPs only")
+    return None
+
+
+def _option_type(h, name: str) -> str:
+    """HiGHS's type of option ``name`` in words (bool, int, double, string)."""
+    status, kind = h.getOptionType(name)
+    return str(getattr(kind, "name", kind)).removeprefix("k").lower()
 
 
 class HighsBackend(Backend):
-    """HiGHS (simplex, IPM, branch-and-cut; convex QP by active set)."""
+    """HiGHS (simplex, IPM, PDLP, branch-and-cut; convex QP by active set)."""
 
     name = "highs"
     accepts = frozenset({"lp", "milp", "qp"})
     priority = {"lp": 100, "milp": 100, "qp": 90}  # qp: small problems only (priority_for)
     capabilities = frozenset({"duals", "integer", "inner-solver"})
     requires = ("highspy",)
-    options = {"method": "choose"}  # simplex | ipm | pdlp | choose
+    options = {"method": Option("choose", METHODS,
+                                "HiGHS LP algorithm (option 'solver'): choose, simplex, ipm, pdlp")}
     description = "HiGHS via highspy: LP, MILP, convex QP"
+    STATUS_MAP = dict(HIGHS_STATUS_MAP, kError=HIGHS_STATUS_MAP["kModelError"])
 
     #: above this many variables a convex QP goes to an interior-point backend by default
     #: (HiGHS's QP solver is active-set: 211 s and NUMERICAL_ERROR on a banded QP with n = 10⁴)
@@ -70,6 +109,24 @@ class HighsBackend(Backend):
                 HighsBackend._version = ""
         return HighsBackend._version
 
+    def refuse(self, form) -> str | None:
+        """MIQP (HiGHS has no mixed-integer QP solver) and a provably nonconvex Q."""
+        if form.is_mip and form.is_qp:
+            return "HiGHS has no mixed-integer QP (MIQP) solver"
+        return nonconvex_reason(form.Q)
+
+    def solver_option_names(self) -> list[str]:
+        """HiGHS's option names, as highspy lists them (see ``highs_option_names``)."""
+        return highs_option_names()
+
+    def native_options(self, form, options: SolveOptions) -> dict[str, object]:
+        """The options this backend hands HiGHS for ``form``: the shared mapping, then method."""
+        out = highs_options(options, form.is_mip)
+        method = options.get("method", "choose")
+        if method != "choose" and "solver" not in options.solver_options:
+            out["solver"] = str(method)
+        return out
+
     def _instance(self):
         """One Highs object per thread, cleared and reset before each solve (creating one costs)."""
         h = getattr(self._local, "highs", None)
@@ -84,42 +141,68 @@ class HighsBackend(Backend):
             h.resetOptions()
         return h
 
-    def solve_linear(self, form, options: SolveOptions) -> Result:
-        """Pass the LinearForm to HiGHS as arrays and map its statuses onto optkit's."""
+    def solve_linear(self, form, options: SolveOptions) -> RawSolution:
+        """Pass the LinearForm to HiGHS as arrays and return its claim and point, unjudged."""
         import highspy
 
-        if form.is_mip and form.is_qp:
-            return Result(termination=Termination.INVALID_PROBLEM,
-                          message="HiGHS does not solve mixed-integer QPs (MIQP)")
         h = self._instance()
-        h.setOptionValue("output_flag", bool(options.verbose))
-        self._set_options(h, form, options)
-        status = self._pass(h, form, highspy)
-        if status == highspy.HighsStatus.kError:
-            return Result(termination=Termination.INVALID_PROBLEM,
-                          message="HiGHS rejected the model (e.g. a nonconvex Q)")
-        h.run()
-        ms = h.getModelStatus()
-        key = ms.name
-        term = _STATUS.get(key, Termination.ERROR)
+        native = self.native_options(form, options)
+        for k, v in native.items():
+            if h.setOptionValue(k, v) == highspy.HighsStatus.kError:
+                raise OptionError(f"HiGHS refused the value {v!r} of option {k!r} (type "
+                                  f"{type(v).__name__}; HiGHS wants {_option_type(h, k)})")
+        error = highspy.HighsStatus.kError
+        refused = self._pass(h, form, highspy) == error
+        if not refused:
+            refused = (h.run() == error and
+                       h.getModelStatus().name in ("kNotset", "kModelError", "kLoadError"))
+        if refused:
+            return RawSolution(status="kError", status_text=self._explain(form, native, highspy),
+                               extra={"native_options": native})
         info = h.getInfo()
+        nodes = mip_nodes(info) if form.is_mip else None
+        key = status_key(h.getModelStatus().name, nodes, native)
         sol = h.getSolution()
         x = y = None
-        if form.n == 0 and term == Termination.OPTIMAL:
-            return Result(termination=term, x=np.zeros(0), y=np.zeros(form.m), iterations=0,
-                          message="empty model")
-        if sol.value_valid and term not in (Termination.INFEASIBLE, Termination.UNBOUNDED,
-                                            Termination.INFEASIBLE_OR_UNBOUNDED):
+        if sol.value_valid and keeps_point(key):
             x = np.array(sol.col_value, dtype=float)
             if sol.dual_valid and not form.is_mip:
                 y = -np.array(sol.row_dual, dtype=float)
-        iters = int(info.simplex_iteration_count + max(info.ipm_iteration_count, 0)
-                    + max(info.qp_iteration_count, 0)) if not form.is_mip else int(info.mip_node_count)
-        extra = {}
+        raw = RawSolution(status=key, status_text=h.modelStatusToString(h.getModelStatus()),
+                          x=x, y=y, iterations=lp_iterations(info), nodes=nodes,
+                          extra={"native_options": native})
+        if x is not None:
+            raw.objective = float(info.objective_function_value)
         if form.is_mip:
-            extra = {"mip_gap": float(info.mip_gap), "mip_dual_bound": float(info.mip_dual_bound)}
-        return Result(termination=term, x=x, y=y, iterations=iters,
-                      message=key[1:], extra=extra)
+            raw.mip_gap = float(info.mip_gap)
+            raw.dual_bound = float(info.mip_dual_bound)
+        return raw
+
+    def _explain(self, form, native: dict, highspy) -> str:
+        """HiGHS's own ERROR lines for a model it refused: the pass and run are repeated on a
+        fresh instance with the log routed to a callback (only on this error path)."""
+        from optkit.native import new_highs
+
+        h = new_highs()
+        lines: list[str] = []
+        for k, v in native.items():
+            h.setOptionValue(k, v)
+        h.setOptionValue("output_flag", True)
+        h.setOptionValue("log_to_console", False)
+
+        def log(_type, message, *_args) -> None:
+            lines.append(str(message).strip())
+
+        try:
+            h.setCallback(log, None)
+            h.startCallback(highspy.cb.HighsCallbackType.kCallbackLogging)
+            if self._pass(h, form, highspy) != highspy.HighsStatus.kError:
+                h.run()
+        except Exception as exc:  # pragma: no cover - a callback API change must not hide the error
+            lines.append(f"(HiGHS log unavailable: {exc})")
+        errors = [ln for ln in lines if ln.startswith("ERROR")]
+        return "HiGHS rejected the model: " + ("; ".join(errors) if errors else
+                                               "no reason logged")
 
     @staticmethod
     def _pass(h, form, highspy):
@@ -150,8 +233,6 @@ class HighsBackend(Backend):
         lp.a_matrix_.value_ = A.data
         model = highspy.HighsModel()
         model.lp_ = lp
-        import scipy.sparse as sp
-
         L = sp.tril(form.Q, format="csc")
         model.hessian_.dim_ = n
         model.hessian_.format_ = highspy.HessianFormat.kTriangular
@@ -159,24 +240,3 @@ class HighsBackend(Backend):
         model.hessian_.index_ = L.indices
         model.hessian_.value_ = L.data
         return h.passModel(model)
-
-    @staticmethod
-    def _set_options(h, form, options: SolveOptions) -> None:
-        if options.time_limit is not None:
-            h.setOptionValue("time_limit", float(options.time_limit))
-        if options.tol is not None:
-            t = max(float(options.tol), 1e-10)
-            h.setOptionValue("primal_feasibility_tolerance", t)
-            h.setOptionValue("dual_feasibility_tolerance", t)
-            if form.is_mip:
-                h.setOptionValue("mip_rel_gap", t)
-        if options.max_iter is not None:
-            h.setOptionValue("simplex_iteration_limit", int(options.max_iter))
-            h.setOptionValue("ipm_iteration_limit", int(options.max_iter))
-        if options.seed is not None:
-            h.setOptionValue("random_seed", int(options.seed))
-        method = options.get("method", "choose")
-        if method != "choose":
-            h.setOptionValue("solver", str(method))
-        for k, v in dict(options.solver_options).items():
-            h.setOptionValue(k, v)

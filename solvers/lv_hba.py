@@ -26,6 +26,14 @@ setting is α = β = 0.002, p = 0.3 (``PAPER_SETTINGS``); the defaults take larg
 faster-growing penalty, which on the LLC toy (n = 100) gives ‖x − x*‖/‖x*‖ ≈ 1e-3 after 2·10⁴
 iterations instead of ≈ 1e-2 after 10⁵, and more classic problems within 1e-2 (docs/bilevel.md).
 
+History (``history_every``): one :func:`optkit.raw.iteration_record` per sample — ``objective`` F
+(user units), ``primal_infeasibility`` max(lower, upper feasibility) (absolute), ``dual_infeasibility``
+‖Δ(x,y)‖/α (the projected-gradient step of φ_k, its first-order stationarity measure),
+``evaluations`` the gradient evaluations so far (4 per iteration: ∇F once, ∇f three times),
+``time``; extra keys ``f``, ``gap_estimate`` (f − L_γ at the saddle iterate), ``lower_feasibility``,
+``upper_feasibility``, ``rel_error_x``/``rel_error`` (with a known solution) and ``lower_gap`` (with
+``history_gap=True``).
+
 Stopping: the projected-gradient step lengths ‖Δ(x,y)‖/α and ‖Δθ‖/η and the lower feasibility of
 (x, y) all below ``tol`` (relative to 1 + ‖v‖) → LOCALLY_OPTIMAL ("stationary for φ_k"); else
 ITERATION_LIMIT or TIME_LIMIT. The returned point is always measured independently (lower gap by a
@@ -41,15 +49,18 @@ import numpy as np
 import scipy.sparse as sp
 
 from optkit.bilevel.backend import BilevelBackend
+from optkit.bilevel.psd import is_psd
 from optkit.bilevel.result import BilevelResult, finish, lower_value
 from optkit.errors import OptionError, UnsupportedProblemError
 from optkit.options import SolveOptions
+from optkit.raw import iteration_record
 from optkit.status import Termination
 
 
 def lower_is_convex(model, v: np.ndarray) -> bool:
-    """True when the lower level is convex in its own variables (DCP with x fixed, or a convex QP
-    with affine constraints)."""
+    """True when the lower level is convex in its own variables: DCP with x fixed, or a QP with
+    affine constraints whose P_yy passes the sparse PSD test (:func:`optkit.bilevel.psd.is_psd`;
+    no dense eigen-decomposition)."""
     d = model.data()
     try:
         if model.lower_problem(v).is_dcp():
@@ -57,17 +68,10 @@ def lower_is_convex(model, v: np.ndarray) -> bool:
     except Exception:  # noqa: BLE001
         pass
     if d.f.is_quadratic and d.g.is_affine and d.h.is_affine:
-        P = d.f.P.toarray() if sp.issparse(d.f.P) else np.asarray(d.f.P)
-        Pyy = P[d.nx:, d.nx:]
-        if not np.any(Pyy):
-            return True
-        w = np.linalg.eigvalsh(0.5 * (Pyy + Pyy.T))
-        return bool(w.min() >= -1e-9 * max(1.0, np.abs(w).max()))
+        P = d.f.P if sp.issparse(d.f.P) else sp.csr_matrix(np.asarray(d.f.P))
+        P = sp.csr_matrix(P)
+        return is_psd(P[d.nx:][:, d.nx:])
     return False
-
-
-def _dense(M):
-    return M.toarray() if sp.issparse(M) else np.asarray(M)
 
 
 class _Projector:
@@ -97,9 +101,7 @@ class _Projector:
             touched[np.unique(sp.coo_matrix(E).col)] = True
             boxed = np.isfinite(d.lb) | np.isfinite(d.ub)
             if I.shape[0] == 0 and not np.any(touched & boxed):
-                Ed = E.toarray()
-                self.E, self.e = Ed, e
-                self.pinvE = np.linalg.pinv(Ed)
+                self._setup_affine(E, e)
                 self.kind = "affine"
                 return
             import osqp
@@ -130,13 +132,44 @@ class _Projector:
         self.prob = _convex_projection(model, d, self.w, self.p, cons)
         self.kind = "cvxpy"
 
+    #: above this many entries of E (rows × N) the affine projection is factored sparsely
+    DENSE_MAX = 4_000_000
+
+    def _setup_affine(self, E: sp.csr_matrix, e: np.ndarray) -> None:
+        """Projection onto {v : E v = e}: v − E⁺(E v − e). Small E: the pseudo-inverse (rank
+        deficiency allowed, e.g. LLSC's Bx = 0 with B of rank m/2). Large E: E⁺r = Eᵀw with
+        (EEᵀ + δI) w = r factored once (sparse LU, δ = 1e-12·max|EEᵀ|) and one refinement step,
+        which gives the minimum-norm correction for a consistent r."""
+        self.E, self.e = E, e
+        if E.shape[0] * E.shape[1] <= self.DENSE_MAX:
+            Ed = E.toarray()
+            self.E = Ed
+            self.pinvE = np.linalg.pinv(Ed)
+            self._solve_w = None
+            return
+        from scipy.sparse.linalg import splu
+
+        G = sp.csr_matrix(E @ E.T)
+        delta = 1e-12 * max(1.0, float(np.abs(G.data).max(initial=0.0)))
+        lu = splu((G + delta * sp.identity(G.shape[0])).tocsc())
+
+        def solve_w(r: np.ndarray) -> np.ndarray:
+            w = lu.solve(r)
+            return w + lu.solve(r - G @ w)
+
+        self.pinvE = None
+        self._solve_w = solve_w
+
     def __call__(self, v: np.ndarray) -> np.ndarray:
         d = self.d
         if self.kind == "box":
             return np.clip(v, d.lb, d.ub)
         if self.kind == "affine":
             out = np.clip(v, d.lb, d.ub)
-            return out - self.pinvE @ (self.E @ out - self.e)
+            r = self.E @ out - self.e
+            if self._solve_w is None:
+                return out - self.pinvE @ r
+            return out - self.E.T @ self._solve_w(r)
         if self.kind == "osqp":
             self.solver.update(q=-v)
             r = self.solver.solve(raise_error=False)
@@ -212,7 +245,7 @@ class LVHBABackend(BilevelBackend):
             res = BilevelResult(termination=Termination.INVALID_PROBLEM, solver=self.name,
                                 message="the lower level is unbounded below at the start x: its value "
                                         "function is −∞ there and LV-HBA has nothing to track")
-            return finish(model, v, res, measure_gap=False)
+            return finish(model, v, res, measure_gap=False, options=options)
         rng = np.random.default_rng(options.seed)
         max_iter = options.max_iter if options.max_iter is not None else 10000
         tol = options.tol if options.tol is not None else 1e-7
@@ -228,7 +261,7 @@ class LVHBABackend(BilevelBackend):
                           "theta": last["theta"], "lam": last["lam"], "z": last["z"],
                           "projection": last["projection"]})
         t_solve = time.perf_counter() - t_start
-        finish(model, v, res, measure_gap=bool(hp["measure_gap"]))
+        finish(model, v, res, measure_gap=bool(hp["measure_gap"]), options=options)
         res.timings.update({"solve": t_solve, "total": time.perf_counter() - t_start})
         return res
 
@@ -285,19 +318,21 @@ class LVHBABackend(BilevelBackend):
                   - np.sum((lam - z) ** 2) / (2 * g2))
             return d.f.value(v) - Lg
 
-        def record(k):
+        def record(k, step_norm=None):
             Fv, fv = d.F.value(v), d.f.value(v)
-            rec = {"iter": k, "time": time.perf_counter() - t0, "F": model.upper.sense * Fv,
-                   "f": model.lower.sense * fv, "gap_estimate": gap_estimate(),
-                   "lower_feasibility": d.lower_feasibility(v),
-                   "upper_feasibility": d.upper_feasibility(v)}
+            low, up = d.lower_feasibility(v), d.upper_feasibility(v)
+            extra = {"f": model.lower.sense * fv, "gap_estimate": gap_estimate(),
+                     "lower_feasibility": low, "upper_feasibility": up}
             if sol is not None:
-                rec["rel_error_x"] = float(np.linalg.norm(v[:nx] - sol[:nx]) / max(xnorm, 1e-12))
-                rec["rel_error"] = float(np.linalg.norm(v - sol) / max(vnorm_sol, 1e-12))
+                extra["rel_error_x"] = float(np.linalg.norm(v[:nx] - sol[:nx]) / max(xnorm, 1e-12))
+                extra["rel_error"] = float(np.linalg.norm(v - sol) / max(vnorm_sol, 1e-12))
             if hp["history_gap"]:
                 val, _ = lower_value(model, v)
-                rec["lower_gap"] = fv - val
-            history.append(rec)
+                extra["lower_gap"] = fv - val
+            history.append(iteration_record(
+                k, objective=model.upper.sense * Fv, primal_infeasibility=max(low, up),
+                dual_infeasibility=step_norm, evaluations=4 * k,
+                time=time.perf_counter() - t0, **extra))
 
         record(0)
         for k in range(1, max_iter + 1):
@@ -331,7 +366,7 @@ class LVHBABackend(BilevelBackend):
                     "reduce alpha/eta or scale the problem"
                 break
             if k % every == 0:
-                record(k)
+                record(k, float(np.linalg.norm(step)) / alpha)
             if k % 10:
                 continue  # the stopping test every 10 iterations (its cost is not negligible)
             scale = 1.0 + float(np.linalg.norm(v))
@@ -345,7 +380,7 @@ class LVHBABackend(BilevelBackend):
             if time_limit is not None and k % 50 == 0 and time.perf_counter() - t0 > time_limit:
                 term, msg = Termination.TIME_LIMIT, f"time limit after {k} iterations"
                 break
-        if not history or history[-1]["iter"] != k:
-            record(k)
+        if not history or history[-1]["iteration"] != k:
+            record(k, float(np.linalg.norm(step)) / alpha if k else None)
         last = {"theta": theta, "lam": lam, "z": z, "projection": proj_C.kind}
         return v, k, term, msg, history, last

@@ -6,7 +6,9 @@ Constraints enter pymoo as G(x) ≤ 0: g − cu (finite cu) and cl − g (finite
 uses each constraint's violation. Options: ``pop_size`` (100), ``max_evals`` (default 25 000:
 pymoo's ("n_eval", max_evals) termination), ``seed``. The front is the feasible nondominated part
 of the final population (pymoo's ``res.opt``). A genetic algorithm has no notion of a finished
-front: ``complete`` is True when it ran to its budget, and ``extra["heuristic"]`` says so.
+front: ``complete`` is True when it ran to its budget, ``extra["heuristic"]`` says so, and the
+result never claims optimality (termination EVALUATION_LIMIT, so ``is_solved()`` is False); each
+front point's feasibility is pymoo's constraint violation CV (absolute, ≥ the scaled measure).
 """
 from __future__ import annotations
 
@@ -75,7 +77,8 @@ def explore(model, run: Run, n_evals: int, pop_size: int = 100, seed: int | None
     out = []
     for i, x in enumerate(X):
         if CV is None or float(np.max(CV[i], initial=0)) <= run.feas_tol:
-            run.add(x, F[i], "HEURISTIC", {"nsga2": True})
+            cv = 0.0 if CV is None else float(np.max(CV[i], initial=0))
+            run.add(x, F[i], "HEURISTIC", {"nsga2": True}, violation=cv)
             out.append(x)
     return out
 
@@ -107,5 +110,5 @@ class NSGA2Backend(Backend):
         run.counter.budget = None
         explore(model, run, budget, int(options.get("pop_size")), run.seed)
         res = run.finish(0, extra={"heuristic": "NSGA-II: no optimality guarantee",
-                                   "budget": budget})
+                                   "budget": budget}, heuristic=True)
         return res

@@ -1,9 +1,10 @@
 """Pareto-front backends built on scalarisations (methods/pareto.md).
 
 Each method turns an ``ok.MultiObjective`` into a sequence of ordinary single-objective
-subproblems (``optkit.multiobjective.scalarize``), solved by any backend by name (option
-``inner``; default: highs for LP/MILP/QP subproblems, cvxpy for conic, ipopt → scipy → scipy's
-SLSQP called directly for NLP subproblems). Normalisation: Ĝ = (G − z*)/(z^nad − z*) with z*,
+subproblems (``optkit.multiobjective.scalarize``), solved by the backend named in option ``inner``
+or, by default, by the backend the registry ranks first for the subproblem's class among those
+declaring the ``inner-solver`` capability (``integer`` too for MILP subproblems); scipy's SLSQP
+called directly (``inner="slsqp"``) when no NLP backend is installed. Normalisation: Ĝ = (G − z*)/(z^nad − z*) with z*,
 z^nad from the payoff table of the m anchor solves (min G_i + ρ Σ_{j≠i} G_j), unless the model
 gives ideal/nadir/scale.
 
@@ -27,16 +28,31 @@ from __future__ import annotations
 
 import numpy as np
 
+import math
+
 from optkit.backend import Backend
 from optkit.errors import UnsupportedProblemError
 from optkit.multiobjective.indicators import crowding_distance, nondominated_mask
 from optkit.multiobjective.scalarize import (Run, Scalarization, simplex_points, single_thread,
                                              iter_spread_order, spread_order)
-from optkit.options import SolveOptions
+from optkit.options import Option, SolveOptions
+from optkit.raw import iteration_record
 
+
+def _finite(low: float = 0.0, strict: bool = False, none_ok: bool = False):
+    """Predicate for a numeric option: a finite number ≥ low (> low when strict), or None."""
+    def check(v) -> bool:
+        if v is None:
+            return none_ok
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            return False
+        return math.isfinite(v) and (v > low if strict else v >= low)
+    return check
+
+
+#: options of every sweep method (feas_tol, like tol, is a common option of ok.solve)
 COMMON = {"points": 25, "inner": None, "inner_max_iter": None, "max_evals": None,
-          "max_points": None, "feas_tol": None, "anchor_starts": None,
-          "inner_max_evals": None}
+          "max_points": None, "anchor_starts": None, "inner_max_evals": None}
 
 
 class _ParetoBackend(Backend):
@@ -123,7 +139,7 @@ def _sweep(run: Run, params: np.ndarray, make, order=None, expect_infeasible=Fal
                 sub = pol
                 meta = {**meta, "polish": True}
         if sub.x is not None and sub.feasible:
-            run.add(sub.x, sub.G, sub.status, meta)
+            run.add_sub(sub, meta)
             solved_p.append(p)
             solved_x.append(sub.x)
     return left
@@ -262,7 +278,9 @@ class EpsilonConstraintBackend(_ParetoBackend):
 
     name = "epsilon-constraint"
     description = "augmented epsilon-constraint sweep (every efficient point)"
-    options = {**COMMON, "objective": 0, "rho": 1e-3, "restart": True}
+    options = {**COMMON, "objective": 0,
+               "rho": Option(1e-3, _finite(), "augmentation weight ρ ≥ 0 (finite)"),
+               "restart": True}
 
     def _solve(self, model, options: SolveOptions):
         run = Run(model, options, self.name)
@@ -295,7 +313,10 @@ class PascolettiSerafiniBackend(_ParetoBackend):
     name = "pascoletti-serafini"
     priority = {"multiobjective": 100}
     description = "Pascoletti-Serafini reference-point sweep (any front shape)"
-    options = {**COMMON, "restart": True, "extend": None, "explore": 0}
+    options = {**COMMON, "restart": True,
+               "extend": Option(None, _finite(strict=True, none_ok=True),
+                                "scale of the reference simplex (> 0, finite) or None"),
+               "explore": 0}
 
     def _solve(self, model, options: SolveOptions):
         run = Run(model, options, self.name)
@@ -351,7 +372,9 @@ class GapFillBackend(_ParetoBackend):
 
     name = "gap-fill"
     description = "PS start + constrained gap filling at the sparsest points (C-MORL, additive slack)"
-    options = {**COMMON, "initial": 11, "k": 4, "delta": 0.05, "rounds": 1000, "explore": 0}
+    options = {**COMMON, "initial": 11, "k": 4,
+               "delta": Option(0.05, _finite(strict=True), "gap-filling slack δ > 0 (finite)"),
+               "rounds": 1000, "explore": 0}
 
     def _solve(self, model, options: SolveOptions):
         run = Run(model, options, self.name)
@@ -415,7 +438,9 @@ class MODescentBackend(_ParetoBackend):
 
     name = "mo-descent"
     description = "multiobjective steepest descent (Fliege-Svaiter), multistart"
-    options = {**COMMON, "descent_iters": 200, "sigma": 1e-4, "stationarity": 1e-6}
+    options = {**COMMON, "descent_iters": 200,
+               "sigma": Option(1e-4, _finite(strict=True), "Armijo constant σ > 0 (finite)"),
+               "stationarity": Option(1e-6, _finite(strict=True), "criticality tolerance > 0")}
 
     def _solve(self, model, options: SolveOptions):
         if model.mode != "callback":
@@ -444,16 +469,26 @@ class MODescentBackend(_ParetoBackend):
                 run.exhausted()
                 break
             done += 1
-            ok = abs(theta) <= eps
-            status = "LOCALLY_OPTIMAL" if ok else "ITERATION_LIMIT"
+            G, g = model.values(x)
+            bad = run._nonfinite(x, G)
+            ok = bad is None and abs(theta) <= eps
+            status = bad.status if bad is not None else (
+                "LOCALLY_OPTIMAL" if ok else "ITERATION_LIMIT")
             run.log.append({"params": {"start": s}, "status": status, "iterations": it})
+            run.history.append(iteration_record(
+                len(run.log), objective=None, primal_infeasibility=None,
+                dual_infeasibility=abs(theta), evaluations=run.counter.total,
+                time=run.elapsed(), status=status, archive=len(run.X) + int(bad is None)))
             if not ok:
                 run.failed += 1
                 if run.failed <= 3:
-                    run.reasons.append(f"start {s}: not Pareto-critical after {it} iterations "
-                                       f"(theta={theta:.2e})")
-            G, g = model.values(x)
-            run.add(x, G, status, {"start": s, "iterations": it, "theta": theta})
+                    run.reasons.append(f"start {s}: " + (bad.message if bad is not None else
+                                       f"not Pareto-critical after {it} iterations "
+                                       f"(theta={theta:.2e})"))
+            if bad is not None:  # NaN produced on the way: a failed start, not a front point
+                continue
+            run.add(x, G, status, {"start": s, "iterations": it, "theta": theta},
+                    violation=model.scaled_violation(x, g))
         return run.finish(P - done)
 
 

@@ -13,7 +13,8 @@ z = lexmin(G₁, G₂), repeat: solve min G₁ s.t. G₂ ≤ z₂ − Δ, then m
 (lexicographic, so every point is nondominated); stop when infeasible. With integer objective
 coefficients on integer variables Δ = 1 enumerates the whole nondominated set; otherwise give
 ``step`` (the smallest gap between distinct G₂ values one wants to separate).
-Both run their subproblems through any LP/MILP backend by name (``inner``, default highs).
+Both run their subproblems through the LP/MILP backend named in ``inner`` or, by default, the one
+the registry ranks first by capability (``inner-solver``, and ``integer`` for a MILP).
 """
 from __future__ import annotations
 
@@ -83,9 +84,9 @@ class DichotomyBackend(_ExactBase):
             res = run.finish(1)
             res.complete = False
             res.reasons.insert(0, "the lexicographic end points could not be computed")
-            return res
+            return res.judge()
         for z, lab in ((za, 0), (zb, 1)):
-            run.add(z.x, z.G, z.status, {"lexmin": lab})
+            run.add_sub(z, {"lexmin": lab})
         stack = [(za, zb)]
         edges = []
         while stack and not run.exhausted():
@@ -99,7 +100,7 @@ class DichotomyBackend(_ExactBase):
                 continue
             scale = tol * (1 + np.abs(w @ a.G))
             if w @ sub.G < w @ a.G - scale:
-                run.add(sub.x, sub.G, sub.status, {"weights": w.tolist()})
+                run.add_sub(sub, {"weights": w.tolist()})
                 stack += [(a, sub), (sub, b)]
             else:
                 edges.append((a.G * model.senses, b.G * model.senses))
@@ -111,6 +112,7 @@ class DichotomyBackend(_ExactBase):
                                "nondominated points only (use exact-epsilon for all)")
             res.complete = False
             res.message = "; ".join(res.reasons)
+            res.judge()
         return res
 
 
@@ -131,6 +133,9 @@ class ExactEpsilonBackend(_ExactBase):
             if step is None:
                 raise OptionError("exact-epsilon needs step= (the objectives are not integer-valued "
                                   "combinations of integer variables, so no safe default exists)")
+        if isinstance(step, bool) or not isinstance(step, (int, float)) or \
+                not (np.isfinite(step) and step > 0):
+            raise OptionError(f"exact-epsilon: step must be a positive finite number, got {step!r}")
         step = float(step)
         z = self._lexmin(run, 0, tol=tol)
         if z is None or z.G is None or not z.feasible:
@@ -138,8 +143,10 @@ class ExactEpsilonBackend(_ExactBase):
             if z is not None and z.status in INFEASIBLE:
                 res.reasons = ["the problem is infeasible"]
                 res.complete = True
+                res.message = "the problem is infeasible"
+                res.judge()
             return res
-        run.add(z.x, z.G, z.status, {"epsilon": None})
+        run.add_sub(z, {"epsilon": None})
         left = 1
         while not run.exhausted():
             eps = z.G[1] - step + tol * (1 + abs(z.G[1]))
@@ -150,7 +157,7 @@ class ExactEpsilonBackend(_ExactBase):
                 if nxt.status in INFEASIBLE:
                     left = 0
                 break
-            run.add(nxt.x, nxt.G, nxt.status, {"epsilon": float(eps * model.senses[1])})
+            run.add_sub(nxt, {"epsilon": float(eps * model.senses[1])})
             z = nxt
         return run.finish(left, extra={"step": step})
 

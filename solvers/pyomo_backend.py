@@ -15,14 +15,29 @@ active upper bound, ≥ 0 on an active lower bound). optkit's rows follow L = f 
 on an active upper bound, so y = −dual (checked against HiGHS in tests/test_backend_pyomo.py).
 MILPs return no duals.
 
-Status map (Pyomo TerminationCondition → optkit): optimal/globallyOptimal/locallyOptimal →
-OPTIMAL; infeasible/invalidProblem-with-infeasibility → INFEASIBLE; unbounded → UNBOUNDED;
-infeasibleOrUnbounded → INFEASIBLE_OR_UNBOUNDED; maxTimeLimit → TIME_LIMIT; maxIterations →
-ITERATION_LIMIT; maxEvaluations → EVALUATION_LIMIT; userInterrupt → INTERRUPTED;
-solverFailure/internalSolverError/error → NUMERICAL_ERROR; invalidProblem → INVALID_PROBLEM;
-GLPK's "unbounded" is checked by a feasibility re-solve (Pyomo's GLPK reader reports an infeasible
-LP as unbounded too): a feasible zero-objective problem → UNBOUNDED, otherwise INFEASIBLE; "feasible" (stopped at a limit with a point) → TIME_LIMIT / ITERATION_LIMIT when
-such a limit was set; anything else → ERROR.
+Options: ``pyomo_solver`` (one of :data:`SOLVERS`). The HiGHS plug-ins (highs, appsi_highs) get
+optkit's vocabulary through the shared HiGHS mapper
+(:func:`optkit.solvers._highs_options.highs_options`, the same dict the ``highs`` and ``scipy``
+backends hand HiGHS), and their ``solver_options`` are checked against HiGHS's option names;
+GLPK, CBC and IPOPT get their own names (:func:`native_options`).
+
+Status (one table, :data:`STATUS_MAP`): with a HiGHS plug-in the native status is HiGHS's own
+model status, read from the plug-in's highspy object ("highs:kOptimal", "highs:kSolutionLimit",
+... as for every HiGHS path; Pyomo's legacy conditions merge kSolutionLimit and kIterationLimit
+into maxIterations). Otherwise it is Pyomo's TerminationCondition name: optimal/globallyOptimal
+→ OPTIMAL, locallyOptimal → LOCALLY_OPTIMAL, maxTimeLimit → TIME_LIMIT, maxIterations →
+ITERATION_LIMIT, maxEvaluations → EVALUATION_LIMIT, minFunctionValue → OBJECTIVE_LIMIT,
+infeasibleOrUnbounded → INFEASIBLE_OR_UNBOUNDED, ... Refined keys say what Pyomo leaves open:
+"feasible" (stopped with a feasible point) is "feasible:time_limit" → TIME_LIMIT when a time limit
+was set, "feasible:max_iter" → ITERATION_LIMIT when an iteration limit was, else OTHER_LIMIT;
+GLPK's "unbounded" (Pyomo's GLPK reader reports an infeasible LP as unbounded too) is settled by
+a feasibility re-solve: "unbounded:feasible" → UNBOUNDED, "unbounded:infeasible" → INFEASIBLE,
+"unbounded:inconclusive" → INFEASIBLE_OR_UNBOUNDED.
+
+Counters: with a HiGHS plug-in, ``iterations`` = simplex + IPM + PDLP + QP iterations and
+``nodes`` = mip_node_count, as in the ``highs`` backend; otherwise what Pyomo's results report
+(``statistics.black_box.number_of_iterations``, ``statistics.branch_and_bound.
+number_of_created_subproblems``: CBC gives both, GLPK nodes), else None.
 
 Nonlinear problems are not accepted: Pyomo has no generic way to call back into an optkit
 NLPForm short of pynumero's grey-box models (which need the cyipopt/ASL build), so the backend
@@ -39,10 +54,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from optkit.backend import Backend
-from optkit.errors import OptionError, SolverUnavailableError, UnsupportedProblemError
-from optkit.options import SolveOptions
-from optkit.results import Result
+from optkit.errors import SolverUnavailableError, UnsupportedProblemError
+from optkit.options import Option, SolveOptions
+from optkit.raw import RawSolution
 from optkit.status import Termination
+
+from ._highs_options import (HIGHS_STATUS_MAP, highs_option_names, highs_options, keeps_point,
+                             lp_iterations, mip_nodes, status_key)
 
 #: what each known plug-in can solve, and the executable or module it needs
 SOLVERS: dict[str, dict[str, Any]] = {
@@ -52,27 +70,42 @@ SOLVERS: dict[str, dict[str, Any]] = {
     "cbc": {"classes": {"lp", "milp"}, "executable": "cbc"},
     "ipopt": {"classes": {"lp", "qp"}, "executable": "ipopt"},
 }
+HIGHS_PLUGINS = ("highs", "appsi_highs")
 
-
-def _termination_table():
-    from pyomo.opt import TerminationCondition as TC
-
-    return {
-        TC.optimal: Termination.OPTIMAL,
-        TC.globallyOptimal: Termination.OPTIMAL,
-        TC.locallyOptimal: Termination.OPTIMAL,
-        TC.infeasible: Termination.INFEASIBLE,
-        TC.unbounded: Termination.UNBOUNDED,
-        TC.infeasibleOrUnbounded: Termination.INFEASIBLE_OR_UNBOUNDED,
-        TC.maxTimeLimit: Termination.TIME_LIMIT,
-        TC.maxIterations: Termination.ITERATION_LIMIT,
-        TC.maxEvaluations: Termination.EVALUATION_LIMIT,
-        TC.userInterrupt: Termination.INTERRUPTED,
-        TC.solverFailure: Termination.NUMERICAL_ERROR,
-        TC.internalSolverError: Termination.NUMERICAL_ERROR,
-        TC.error: Termination.NUMERICAL_ERROR,
-        TC.invalidProblem: Termination.INVALID_PROBLEM,
-    }
+_T = Termination
+#: native status → termination: Pyomo's TerminationCondition names (and refined "name:reason"
+#: keys, see the module docstring), and HiGHS's model statuses for the HiGHS plug-ins
+STATUS_MAP: dict[str, Termination] = {
+    "optimal": _T.OPTIMAL,
+    "globallyOptimal": _T.OPTIMAL,
+    "locallyOptimal": _T.LOCALLY_OPTIMAL,
+    "feasible": _T.OTHER_LIMIT,               # stopped with a feasible point, reason not given
+    "feasible:time_limit": _T.TIME_LIMIT,
+    "feasible:max_iter": _T.ITERATION_LIMIT,
+    "maxTimeLimit": _T.TIME_LIMIT,
+    "maxIterations": _T.ITERATION_LIMIT,
+    "maxEvaluations": _T.EVALUATION_LIMIT,
+    "minFunctionValue": _T.OBJECTIVE_LIMIT,
+    "minStepLength": _T.NUMERICAL_ERROR,
+    "infeasible": _T.INFEASIBLE,
+    "unbounded": _T.UNBOUNDED,
+    "unbounded:feasible": _T.UNBOUNDED,
+    "unbounded:infeasible": _T.INFEASIBLE,
+    "unbounded:inconclusive": _T.INFEASIBLE_OR_UNBOUNDED,
+    "infeasibleOrUnbounded": _T.INFEASIBLE_OR_UNBOUNDED,
+    "invalidProblem": _T.INVALID_PROBLEM,
+    "intermediateNonInteger": _T.OTHER_LIMIT,  # stopped at a point that is not integral
+    "noSolution": _T.ERROR,                    # no solution, infeasibility not proven
+    "solverFailure": _T.NUMERICAL_ERROR,
+    "internalSolverError": _T.ERROR,
+    "error": _T.ERROR,
+    "other": _T.ERROR,
+    "unknown": _T.ERROR,
+    "userInterrupt": _T.INTERRUPTED,
+    "resourceInterrupt": _T.OTHER_LIMIT,
+    "licensingProblems": _T.ERROR,
+    **{f"highs:{k}": v for k, v in HIGHS_STATUS_MAP.items()},
+}
 
 
 def solver_unavailable_reason(name: str) -> str:
@@ -85,9 +118,7 @@ def solver_unavailable_reason(name: str) -> str:
     import pyomo.environ as pyo
 
     if name not in set(pyo.SolverFactory):
-        raise OptionError(f"pyomo_solver={name!r} is not a Pyomo solver name; supported here: "
-                          f"{', '.join(SOLVERS)} (any other name registered with "
-                          f"pyo.SolverFactory is tried as is)")
+        return f"Pyomo {pyomo_version()} has no plug-in named {name!r}"
     try:
         ok = pyo.SolverFactory(name).available(exception_flag=False)
     except Exception as exc:  # unknown plug-in names give an 'UnknownSolver' object
@@ -95,33 +126,30 @@ def solver_unavailable_reason(name: str) -> str:
     return "" if ok else f"Pyomo solver {name!r} is not available (SolverFactory(...).available() is False)"
 
 
-def native_options(name: str, options: SolveOptions, is_mip: bool) -> tuple[dict, float | None]:
-    """(solver options, timelimit keyword) for optkit's tol / max_iter / time_limit / seed.
+def pyomo_version() -> str:
+    """Pyomo's version string."""
+    import pyomo
 
-    HiGHS: time limit through Pyomo's ``timelimit``; tol → primal/dual feasibility tolerances (and
-    mip_rel_gap for a MILP); max_iter → simplex and IPM iteration limits; seed → random_seed.
+    return pyomo.__version__
+
+
+def native_options(name: str, options: SolveOptions, is_mip: bool) -> dict[str, Any]:
+    """The plug-in's options for optkit's tol / max_iter / time_limit / seed / verbose.
+
+    HiGHS plug-ins (highs, appsi_highs): the shared HiGHS mapping
+    (:func:`~optkit.solvers._highs_options.highs_options`, solver_options included).
     GLPK: time_limit → ``tmlim`` (whole seconds, rounded up); tol → ``mipgap`` for a MILP; LPs
     run with ``--nopresol`` (with the presolver, glpsol reports an infeasible LP as "undefined").
-    CBC: time_limit → ``sec``; tol → ``ratioGap`` for a MILP; max_iter → ``maxIterations``.
+    CBC: time_limit → ``sec``; tol → ``ratioGap`` for a MILP; max_iter → ``maxIterations`` for an
+    LP and ``maxNodes`` for a MILP (the meaning max_iter has for HiGHS).
     IPOPT: time_limit → ``max_cpu_time``; tol → ``tol``; max_iter → ``max_iter``.
     ``solver_options`` are passed through unchanged and win over the mapped ones.
     """
+    if name in HIGHS_PLUGINS:
+        return highs_options(options, is_mip)
     out: dict[str, Any] = {}
-    timelimit = None
     t, it, tl = options.tol, options.max_iter, options.time_limit
-    if name in ("appsi_highs", "highs"):
-        timelimit = tl
-        if t is not None:
-            out["primal_feasibility_tolerance"] = float(t)
-            out["dual_feasibility_tolerance"] = float(t)
-            if is_mip:
-                out["mip_rel_gap"] = float(t)
-        if it is not None:
-            out["simplex_iteration_limit"] = int(it)
-            out["ipm_iteration_limit"] = int(it)
-        if options.seed is not None:
-            out["random_seed"] = int(options.seed)
-    elif name == "glpk":
+    if name == "glpk":
         if not is_mip:  # with its presolver GLPK cannot tell an infeasible LP from a failure
             out["nopresol"] = None
         if tl is not None:
@@ -133,8 +161,8 @@ def native_options(name: str, options: SolveOptions, is_mip: bool) -> tuple[dict
             out["sec"] = float(tl)
         if t is not None and is_mip:
             out["ratioGap"] = float(t)
-        if it is not None:
-            out["maxIterations"] = int(it)
+        if it is not None:  # as for HiGHS: LP iterations for an LP, nodes for a MIP
+            out["maxNodes" if is_mip else "maxIterations"] = int(it)
     elif name == "ipopt":
         if tl is not None:
             out["max_cpu_time"] = float(tl)
@@ -143,7 +171,7 @@ def native_options(name: str, options: SolveOptions, is_mip: bool) -> tuple[dict
         if it is not None:
             out["max_iter"] = int(it)
     out.update(dict(options.solver_options))
-    return out, timelimit
+    return out
 
 
 def build_model(form, with_duals: bool):
@@ -189,10 +217,11 @@ def build_model(form, with_duals: bool):
     return model, rows
 
 
-def _glpk_disambiguate(model, opt, kwargs) -> tuple[Termination, str]:
+def _glpk_disambiguate(model, opt, kwargs) -> str:
     """Pyomo's GLPK reader reports "no primal feasible solution" (pstat 'n') as unbounded, like a
-    dual-infeasible LP. Re-solve the feasibility problem (objective 0, which cannot be unbounded):
-    feasible → the LP is UNBOUNDED; otherwise → INFEASIBLE."""
+    dual-infeasible LP. Re-solve the feasibility problem (objective 0, which cannot be unbounded)
+    and return the refined key: "unbounded:feasible" (so the LP is unbounded),
+    "unbounded:infeasible" or "unbounded:inconclusive"."""
     import pyomo.environ as pyo
     from pyomo.opt import TerminationCondition as TC
 
@@ -204,10 +233,26 @@ def _glpk_disambiguate(model, opt, kwargs) -> tuple[Termination, str]:
         model.del_component(model.zero_obj)
         model.obj.activate()
     if feas in (TC.optimal, TC.feasible, TC.globallyOptimal, TC.locallyOptimal):
-        return Termination.UNBOUNDED, " (feasibility re-solve: feasible, so unbounded)"
+        return "unbounded:feasible"
     if feas in (TC.unbounded, TC.infeasible):
-        return Termination.INFEASIBLE, " (feasibility re-solve: no feasible point, so infeasible)"
-    return Termination.INFEASIBLE_OR_UNBOUNDED, f" (feasibility re-solve inconclusive: {feas})"
+        return "unbounded:infeasible"
+    return "unbounded:inconclusive"
+
+
+def _statistic(results, *path: str) -> int | None:
+    """An integer statistic of Pyomo's legacy results (None when the plug-in did not report it)."""
+    obj = results.solver.statistics
+    for name in path:
+        try:
+            obj = getattr(obj, name)
+        except Exception:
+            return None
+    value = getattr(obj, "value", obj)
+    try:
+        out = int(value)
+    except (TypeError, ValueError):
+        return None
+    return out if out >= 0 else None
 
 
 class PyomoBackend(Backend):
@@ -218,57 +263,84 @@ class PyomoBackend(Backend):
     priority = {"lp": 30, "milp": 30, "qp": 10}
     capabilities = frozenset({"duals", "integer"})
     requires = ("pyomo", "highspy")  # the default plug-in, highs, runs HiGHS via highspy
-    options = {"pyomo_solver": "highs"}
+    options = {"pyomo_solver": Option("highs", tuple(SOLVERS),
+                                      "Pyomo solver plug-in: " + ", ".join(SOLVERS))}
     description = "Pyomo with HiGHS, GLPK or CBC: LP, MILP (QP with HiGHS)"
+    STATUS_MAP = STATUS_MAP
 
     def version(self) -> str:
-        import pyomo
+        return pyomo_version()
 
-        return pyomo.__version__
+    def solver_option_names(self, pyomo_solver: str | None = None) -> list[str] | None:
+        """HiGHS's option names for the HiGHS plug-ins; None otherwise (GLPK and CBC take any
+        command-line option; without a plug-in named, the names cannot be listed). Each solve
+        checks its plug-in's list."""
+        if pyomo_solver in HIGHS_PLUGINS:
+            return highs_option_names()
+        return None
 
-    def solve_linear(self, form, options: SolveOptions) -> Result:
+    def refuse(self, form) -> str | None:
+        """MIQP: no plug-in here solves mixed-integer QPs."""
+        if form.is_mip and form.is_qp:
+            return "no Pyomo plug-in used here solves mixed-integer QPs (MIQP)"
+        return None
+
+    def solve_linear(self, form, options: SolveOptions) -> RawSolution:
         """Build the Pyomo model, solve it with the chosen plug-in, return x and y = −dual."""
         import pyomo.environ as pyo
-        from pyomo.opt import SolverStatus
 
         name = str(options.get("pyomo_solver") or "highs")
         cls = form.problem_class
-        info = SOLVERS.get(name)
-        if info is not None and cls not in info["classes"]:
+        info = SOLVERS[name]
+        if cls not in info["classes"]:
             raise UnsupportedProblemError(
                 f"Pyomo solver {name!r} does not solve {cls} problems (it handles "
                 f"{', '.join(sorted(info['classes']))}); use pyomo_solver='highs'")
         why = solver_unavailable_reason(name)
         if why:
             raise SolverUnavailableError(f"backend 'pyomo': {why}")
-        lo_bad = np.flatnonzero(form.lb > form.ub)
-        row_bad = np.flatnonzero(form.rl > form.ru)
-        if lo_bad.size or row_bad.size:
-            what = (f"column index {int(lo_bad[0])}" if lo_bad.size else f"row index {int(row_bad[0])}")
-            return Result(termination=Termination.INFEASIBLE,
-                          message=f"lower bound above upper bound at {what}: infeasible")
-        if form.n == 0:  # nothing for Pyomo to build: feasible iff every row range holds 0
-            ok = bool(np.all(form.rl <= 0) and np.all(form.ru >= 0))
-            return Result(termination=Termination.OPTIMAL if ok else Termination.INFEASIBLE,
-                          x=np.zeros(0) if ok else None, y=np.zeros(form.m) if ok else None,
-                          message="no variables")
+        if name in HIGHS_PLUGINS and options.solver_options:
+            from optkit.solve import check_solver_options
+
+            check_solver_options(_PluginOptions(self, name), options)
         with_duals = not form.is_mip
         model, rows = build_model(form, with_duals)
         opt = pyo.SolverFactory(name)
-        native, timelimit = native_options(name, options, form.is_mip)
+        native = native_options(name, options, form.is_mip)
         kwargs: dict[str, Any] = {"tee": bool(options.verbose), "load_solutions": False}
-        if timelimit is not None:
-            kwargs["timelimit"] = float(timelimit)
         for k, v in native.items():
             opt.options[k] = v
         res = opt.solve(model, **kwargs)
         tc = res.solver.termination_condition
-        term = _termination_table().get(tc, Termination.ERROR)
-        status = res.solver.status
-        msg = f"pyomo/{name}: {status}, {tc}"
+        key = str(tc.name if hasattr(tc, "name") else tc)
+        highs = getattr(opt, "_solver_model", None) if name in HIGHS_PLUGINS else None
+        iterations = _statistic(res, "black_box", "number_of_iterations")
+        nodes = _statistic(res, "branch_and_bound", "number_of_created_subproblems")
+        mip_gap = dual_bound = None
+        if highs is not None and hasattr(highs, "getInfo"):  # the plug-in's highspy object
+            hinfo = highs.getInfo()
+            iterations = lp_iterations(hinfo)
+            nodes = mip_nodes(hinfo) if form.is_mip else None
+            key = "highs:" + status_key(highs.getModelStatus().name, nodes, native)
+            if form.is_mip:
+                mip_gap, dual_bound = float(hinfo.mip_gap), float(hinfo.mip_dual_bound)
+        elif form.is_mip:
+            bound = getattr(res.problem, "lower_bound", None)
+            if isinstance(bound, (int, float)) and math.isfinite(bound):
+                dual_bound = float(bound)
+        if not form.is_mip:
+            nodes = None
+        msg = f"pyomo/{name}: {res.solver.status}, {tc}"
+        if name == "glpk" and key == "unbounded":
+            key = _glpk_disambiguate(model, opt, kwargs)
+        elif key == "feasible":  # stopped early with a feasible point (GLPK/CBC limits)
+            key = ("feasible:time_limit" if options.time_limit is not None
+                   else "feasible:max_iter" if options.max_iter is not None else key)
         x = y = None
-        has_solution = len(getattr(res, "solution", [])) > 0 and term not in (
-            Termination.INFEASIBLE, Termination.UNBOUNDED, Termination.INFEASIBLE_OR_UNBOUNDED)
+        has_solution = (len(getattr(res, "solution", [])) > 0
+                        and STATUS_MAP.get(key) not in (_T.INFEASIBLE, _T.UNBOUNDED,
+                                                        _T.INFEASIBLE_OR_UNBOUNDED)
+                        and keeps_point(key.removeprefix("highs:")))
         if has_solution:
             try:
                 model.solutions.load_from(res)
@@ -284,14 +356,18 @@ class PyomoBackend(Backend):
                 y = np.zeros(form.m)
                 get = model.dual.get
                 y[rows] = [-(get(model.rows[int(i)]) or 0.0) for i in rows]
-        if name == "glpk" and term is Termination.UNBOUNDED:
-            term, note = _glpk_disambiguate(model, opt, kwargs)
-            msg += note
-        if str(tc) == "feasible":  # stopped early with a feasible point (GLPK/CBC limits)
-            term = (Termination.TIME_LIMIT if options.time_limit is not None
-                    else Termination.ITERATION_LIMIT if options.max_iter is not None
-                    else Termination.ERROR)
-        if status == SolverStatus.aborted and term is Termination.ERROR:
-            term = Termination.INTERRUPTED
-        return Result(termination=term, x=x, y=y, message=msg,
-                      extra={"pyomo_solver": name, "termination_condition": str(tc)})
+        return RawSolution(status=key, status_text=msg, x=x, y=y, iterations=iterations,
+                           nodes=nodes, mip_gap=mip_gap, dual_bound=dual_bound,
+                           extra={"pyomo_solver": name, "termination_condition": str(tc),
+                                  "native_options": native})
+
+
+class _PluginOptions:
+    """The backend seen through one plug-in, for the core's ``check_solver_options``."""
+
+    def __init__(self, backend: PyomoBackend, plugin: str):
+        self.name = f"pyomo (pyomo_solver {plugin})"
+        self._backend, self._plugin = backend, plugin
+
+    def solver_option_names(self) -> list[str] | None:
+        return self._backend.solver_option_names(self._plugin)

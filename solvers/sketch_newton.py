@@ -60,6 +60,7 @@ import scipy.sparse.linalg as spla
 
 from optkit.analysis import singular_equality_message
 from optkit.backend import Backend
+from optkit.raw import iteration_record
 from optkit.errors import OptionError
 from optkit.options import SolveOptions
 from optkit.results import Result
@@ -447,10 +448,12 @@ class SketchNewtonBackend(Backend):
             if alpha == 1.0:
                 stats["unit_steps"] += 1
             P = accepted
-            history.append({"iter": k + 1, "kkt": P.kkt, "step": alpha, "sketch_steps": steps_k,
-                            "eta1": eta1, "eta2": eta2, "delta": delta,
-                            "evaluations": form.total_evaluations, "cap_hit": cap_hit,
-                            "shift": shift, "objective": P.f, "slope": slope})
+            history.append(iteration_record(
+                k + 1, objective=P.f, primal_infeasibility=float(np.abs(P.c).max(initial=0.0)),
+                dual_infeasibility=float(np.abs(P.gL).max(initial=0.0)),
+                evaluations=form.total_evaluations, time=time.perf_counter() - t0,
+                iter=k + 1, kkt=P.kkt, step=alpha, sketch_steps=steps_k, eta1=eta1, eta2=eta2,
+                delta=delta, cap_hit=cap_hit, shift=shift, slope=slope))
             if options.verbose:
                 print(history[-1])
         raise AssertionError("unreachable")  # pragma: no cover

@@ -104,6 +104,16 @@ def test_unbounded(ipopt):
     assert res.objective < -1e19
 
 
+def test_diverging_while_infeasible_is_not_unbounded(ipopt):
+    # x0 − x1 = 1 and x1 − x0 = 1: primal infeasible (and its dual too); IPOPT's iterates diverge
+    # with inf_pr = 1, so "unbounded" would be wrong
+    lp = ok.LinearProblem(c=[-1, -1], A=[[1, -1], [-1, 1]], rl=[1, 1], ru=[1, 1])
+    res = ok.solve(lp, "ipopt")
+    assert res.extra["ipopt_status"] == 4 and res.native_status == "4/infeasible"
+    assert res.termination == Termination.INFEASIBLE_OR_UNBOUNDED
+    assert res.primal_status == PrimalStatus.INFEASIBLE and not res.is_solved()
+
+
 def test_time_limit(ipopt):
     nlp = rosenbrock_circle()
     res = ok.solve(nlp, "ipopt", time_limit=1e-9)
@@ -177,6 +187,129 @@ def test_bad_options(ipopt):
         ok.solve(rosenbrock_circle(), "ipopt", solver_options={"no_such_option": 1})
     with pytest.raises(OptionError, match="unknown option"):
         ok.solve(rosenbrock_circle(), "ipopt", method="SLSQP")
+
+
+def test_option_names_come_from_ipopt_itself(ipopt):
+    names = ipopt.solver_option_names()
+    assert names is not None and len(names) > 150
+    assert {"tol", "max_iter", "acceptable_iter", "linear_solver", "mu_strategy", "sb"} <= set(names)
+    with pytest.raises(OptionError, match="did you mean acceptable_iter"):
+        ok.solve(rosenbrock_circle(), "ipopt", solver_options={"acceptable_itr": 3})
+
+
+def test_refused_values_name_the_option_and_its_range(ipopt, capfd):
+    with pytest.raises(OptionError, match=r"tol=-1.0 .*IPOPT documents tol: 0 < \( 1e-08\)"):
+        ok.solve(rosenbrock_circle(), "ipopt", solver_options={"tol": -1.0})
+    with pytest.raises(OptionError, match="mu_strategy='bogus'.*values: monotone, adaptive"):
+        ok.solve(rosenbrock_circle(), "ipopt", solver_options={"mu_strategy": "bogus"})
+    assert capfd.readouterr().out == ""   # IPOPT's own printout of the refusal is silenced
+
+
+def test_option_refused_at_solve_time_is_named(ipopt):
+    # an unavailable linear solver passes add_option and fails when IPOPT builds its algorithm
+    # (status -12, "Invalid option encountered."): the error says which option and why
+    with pytest.raises(OptionError, match=r"(?s)MA57 not available.*linear_solver='ma57'"):
+        ok.solve(rosenbrock_circle(), "ipopt", solver_options={"linear_solver": "ma57"})
+
+
+def test_status_table(ipopt):
+    from optkit.solvers.ipopt import STATUS_MAP, STATUS_NAMES
+
+    assert type(ipopt).STATUS_MAP is STATUS_MAP
+    assert set(STATUS_NAMES) == {k for k in STATUS_MAP if isinstance(k, int)}
+    assert STATUS_MAP["4/infeasible"] == Termination.INFEASIBLE_OR_UNBOUNDED
+    rows = {0: Termination.LOCALLY_OPTIMAL, 1: Termination.ALMOST_LOCALLY_OPTIMAL,
+            2: Termination.LOCALLY_INFEASIBLE, 3: Termination.NUMERICAL_ERROR,
+            4: Termination.UNBOUNDED, 5: Termination.INTERRUPTED, 6: Termination.LOCALLY_OPTIMAL,
+            -1: Termination.ITERATION_LIMIT, -2: Termination.NUMERICAL_ERROR,
+            -4: Termination.TIME_LIMIT, -5: Termination.TIME_LIMIT,
+            -10: Termination.INVALID_PROBLEM, -12: Termination.INVALID_PROBLEM,
+            -13: Termination.NUMERICAL_ERROR, -102: Termination.MEMORY_LIMIT,
+            -199: Termination.ERROR}
+    for code, term in rows.items():
+        assert STATUS_MAP[code] == term, code
+
+
+def test_acceptable_level_is_almost_locally_optimal_and_measured(ipopt):
+    # tol far below reach and acceptable_iter=1: IPOPT stops at its "acceptable" level (status 1)
+    loose = ok.solve(rosenbrock_circle(), "ipopt", tol=1e-14,
+                     solver_options={"acceptable_iter": 1, "acceptable_tol": 1e-1,
+                                     "acceptable_constr_viol_tol": 1e-3})
+    assert loose.extra["ipopt_status"] == 1 and loose.native_status == "1"
+    assert loose.termination == Termination.ALMOST_LOCALLY_OPTIMAL
+    assert loose.native_status_text == "Solved_To_Acceptable_Level"
+    assert loose.verified is False and not loose.is_solved()     # optkit measures 3e-5 > 1e-5
+    assert loose.kkt["stationarity_rel"] > 1e-5
+    tight = ok.solve(rosenbrock_circle(), "ipopt", tol=1e-14,
+                     solver_options={"acceptable_iter": 1, "acceptable_tol": 1e-6})
+    assert tight.termination == Termination.ALMOST_LOCALLY_OPTIMAL
+    assert tight.verified is True and tight.is_solved() and not tight.is_solved(strict=True)
+    f_star, _ = rosenbrock_circle_reference()
+    assert tight.objective == pytest.approx(f_star, abs=1e-8)
+
+
+def test_limited_memory_never_touches_the_hessian(ipopt):
+    def hess(x, y):
+        raise AssertionError("the Hessian must not be evaluated under limited-memory")
+
+    nlp = rosenbrock_circle()
+    nlp_lm = ok.NLP(x0=[0.0, 0.0], f=lambda x: (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2,
+                    grad=lambda x: np.array([-2 * (1 - x[0]) - 400 * x[0] * (x[1] - x[0] ** 2),
+                                             200 * (x[1] - x[0] ** 2)]),
+                    cons=lambda x: np.array([x[0] ** 2 + x[1] ** 2 - 1]),
+                    jac=lambda x: np.array([2 * x]), hess=hess)
+    res = ok.solve(nlp_lm, "ipopt", hessian="limited-memory")
+    assert res.is_solved() and res.evaluations["hess"] == 0 and res.extra["hessian_nnz"] == 0
+    f_star, _ = rosenbrock_circle_reference()
+    assert res.objective == pytest.approx(f_star, abs=1e-7)
+    exact = ok.solve(nlp, "ipopt")
+    assert exact.evaluations["hess"] > 0
+
+
+def test_history_in_the_shared_schema(ipopt):
+    from optkit.raw import HISTORY_FIELDS
+
+    res = ok.solve(rosenbrock_circle(), "ipopt")
+    assert res.history and len(res.history) == res.iterations + 1      # iterations 0..k
+    assert [h["iteration"] for h in res.history] == list(range(res.iterations + 1))
+    assert all(set(HISTORY_FIELDS) <= set(h) for h in res.history)
+    first, last = res.history[0], res.history[-1]
+    assert first["primal_infeasibility"] == pytest.approx(1.0)          # |0² + 0² − 1| at x0
+    assert last["primal_infeasibility"] < 1e-8 and last["dual_infeasibility"] < 1e-8
+    assert last["objective"] == pytest.approx(res.objective, abs=1e-10)
+    assert 0 < first["evaluations"] <= last["evaluations"] <= sum(res.evaluations.values())
+    assert 0 <= first["time"] <= last["time"] and {"mu", "alpha_pr", "alpha_du"} <= set(last)
+
+
+def test_fixed_structure_of_a_compiled_form_is_used(ipopt):
+    from optkit.ir.nlp_form import NLPForm
+
+    z = cp.Variable(2)
+    prob = ok.Problem(cp.Minimize(cp.sum_squares(z - np.array([2.0, 1.0]))), [cp.sum_squares(z) <= 1])
+    res = ok.solve(prob, "ipopt", x0={z: [0.1, 0.1]})
+    has_fixed = "jac_structure_fn" in NLPForm.__dataclass_fields__
+    assert res.extra["structure"] == ("form" if has_fixed else "probed")
+    assert res.extra["restarts"] == 0 and res.is_solved()
+    # projection of (2, 1) onto the unit disc: (2, 1)/√5, f = (√5 − 1)²
+    np.testing.assert_allclose(res.value(z), np.array([2.0, 1.0]) / np.sqrt(5), atol=1e-7)
+    assert res.objective == pytest.approx((np.sqrt(5) - 1) ** 2, abs=1e-8)
+    assert ok.solve(rosenbrock_circle(), "ipopt").extra["structure"] == "probed"
+
+
+def test_limited_memory_never_builds_the_hessian_structure(ipopt, monkeypatch):
+    from optkit.ir.nlp_form import NLPForm
+
+    def forbidden(self, *args):
+        raise AssertionError("no Hessian (values or structure) under limited-memory")
+
+    for name in ("hess", "hess_structure", "hess_values"):
+        if hasattr(NLPForm, name):
+            monkeypatch.setattr(NLPForm, name, forbidden)
+    z = cp.Variable(2)
+    prob = ok.Problem(cp.Minimize(cp.sum_squares(z - np.array([2.0, 1.0]))), [cp.sum_squares(z) <= 1])
+    res = ok.solve(prob, "ipopt", x0={z: [0.1, 0.1]}, hessian="limited-memory")
+    assert res.is_solved() and res.evaluations["hess"] == 0
+    assert res.objective == pytest.approx((np.sqrt(5) - 1) ** 2, abs=1e-7)
 
 
 def test_solver_options_pass_through(ipopt):

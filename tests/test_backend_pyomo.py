@@ -1,5 +1,6 @@
 """Backend ``pyomo``: LinearForm → Pyomo model, plug-ins HiGHS (default), appsi_highs, GLPK, CBC.
-Known answers from formulas or from the ``highs`` backend (HiGHS through highspy directly)."""
+Known answers from formulas or from the ``highs`` backend (HiGHS through highspy directly); the
+declared status table, HiGHS's own statuses and counters through the HiGHS plug-ins."""
 import shutil
 
 import numpy as np
@@ -133,10 +134,12 @@ def test_glpk_infeasible_netlib_lps(name):
     assert res.termination == Termination.INFEASIBLE, res.message
 
 
-def test_crossed_bounds_are_infeasible():
+def test_crossed_bounds_are_answered_by_the_core():
     p = ok.LinearProblem(c=[1, 1], A=[[1, 1]], rl=[2], ru=[1], lb=[0, 0], ub=[1, 1])
     res = ok.solve(p, "pyomo")
-    assert res.termination == Termination.INFEASIBLE and "row index 0" in res.message
+    assert res.termination == Termination.INFEASIBLE and res.verified is True
+    assert res.native_status == "presolve"
+    assert res.message == "bounds of row index 0 cross: 2.0 > 1.0 (1 crossed in all)"
 
 
 def test_unused_variable_gets_a_feasible_value():
@@ -158,7 +161,8 @@ def test_unavailable_and_unknown_solvers():
     if shutil.which("ipopt") is None:
         with pytest.raises(SolverUnavailableError, match="ipopt"):
             ok.solve(p, "pyomo", pyomo_solver="ipopt")
-    with pytest.raises(OptionError, match="not a Pyomo solver name"):
+    with pytest.raises(OptionError, match="pyomo_solver of backend 'pyomo' must be one of "
+                                          "'appsi_highs', 'highs', 'glpk', 'cbc', 'ipopt'"):
         ok.solve(p, "pyomo", pyomo_solver="no_such_solver")
     with pytest.raises(UnsupportedProblemError, match="does not accept a nlp"):
         import cvxpy as cp
@@ -168,19 +172,81 @@ def test_unavailable_and_unknown_solvers():
 
 
 def test_native_option_mapping():
+    from optkit.solvers._highs_options import highs_options
     from optkit.solvers.pyomo_backend import native_options
 
     o = SolveOptions(tol=1e-7, max_iter=50, time_limit=2.5, seed=3, solver_options={"presolve": "off"})
-    h, tl = native_options("highs", o, is_mip=True)
-    assert tl == 2.5 and h == {"primal_feasibility_tolerance": 1e-7, "dual_feasibility_tolerance": 1e-7,
-                               "mip_rel_gap": 1e-7, "simplex_iteration_limit": 50,
-                               "ipm_iteration_limit": 50, "random_seed": 3, "presolve": "off"}
-    g, tl = native_options("glpk", SolveOptions(time_limit=2.5, tol=1e-6), is_mip=True)
-    assert tl is None and g == {"tmlim": 3, "mipgap": 1e-6}
-    g, _ = native_options("glpk", SolveOptions(), is_mip=False)
-    assert g == {"nopresol": None}
-    c, _ = native_options("cbc", o, is_mip=True)
-    assert c["sec"] == 2.5 and c["ratioGap"] == 1e-7 and c["maxIterations"] == 50
+    for plugin in ("highs", "appsi_highs"):
+        assert native_options(plugin, o, is_mip=True) == highs_options(o, True) == {
+            "output_flag": False, "time_limit": 2.5, "primal_feasibility_tolerance": 1e-7,
+            "dual_feasibility_tolerance": 1e-7, "ipm_optimality_tolerance": 1e-7,
+            "mip_rel_gap": 1e-7, "mip_max_nodes": 50, "random_seed": 3, "presolve": "off"}
+    g = native_options("glpk", SolveOptions(time_limit=2.5, tol=1e-6), is_mip=True)
+    assert g == {"tmlim": 3, "mipgap": 1e-6}
+    assert native_options("glpk", SolveOptions(), is_mip=False) == {"nopresol": None}
+    c = native_options("cbc", o, is_mip=True)
+    assert c["sec"] == 2.5 and c["ratioGap"] == 1e-7 and c["maxNodes"] == 50
+    assert native_options("cbc", o, is_mip=False)["maxIterations"] == 50
+
+
+def test_status_table():
+    from pyomo.opt import TerminationCondition as TC
+
+    from optkit.solvers._highs_options import HIGHS_STATUS_MAP
+    from optkit.solvers.pyomo_backend import STATUS_MAP, PyomoBackend
+
+    assert PyomoBackend.STATUS_MAP is STATUS_MAP
+    assert all(isinstance(v, Termination) for v in STATUS_MAP.values())
+    assert {t.name for t in TC} <= set(STATUS_MAP)  # every Pyomo condition has a row
+    assert {f"highs:{k}" for k in HIGHS_STATUS_MAP} <= set(STATUS_MAP)
+    expected = {"locallyOptimal": Termination.LOCALLY_OPTIMAL, "optimal": Termination.OPTIMAL,
+                "maxTimeLimit": Termination.TIME_LIMIT, "maxIterations": Termination.ITERATION_LIMIT,
+                "maxEvaluations": Termination.EVALUATION_LIMIT,
+                "minFunctionValue": Termination.OBJECTIVE_LIMIT,
+                "infeasibleOrUnbounded": Termination.INFEASIBLE_OR_UNBOUNDED,
+                "feasible": Termination.OTHER_LIMIT, "feasible:time_limit": Termination.TIME_LIMIT,
+                "unbounded:infeasible": Termination.INFEASIBLE,
+                "highs:kSolutionLimit": Termination.SOLUTION_LIMIT}
+    assert {k: STATUS_MAP[k] for k in expected} == expected
+
+
+@pytest.mark.parametrize("plugin", ["highs", "appsi_highs"])
+def test_highs_plugins_report_highs_statuses_and_counters(plugin):
+    lseu = ok.read(MPS_DIR / "lseu.mps")
+    res = ok.solve(lseu, "pyomo", pyomo_solver=plugin)
+    assert res.native_status == "highs:kOptimal" and res.is_solved()
+    assert res.objective == pytest.approx(1120.0, rel=1e-9)
+    assert res.nodes >= 1 and res.iterations > res.nodes  # LP iterations, never nodes
+    assert res.mip_gap == pytest.approx(0.0, abs=1e-4)
+    assert res.dual_bound == pytest.approx(1120.0, rel=1e-4)
+    # Pyomo's own condition would be maxIterations here; HiGHS's status keeps the reason
+    res = ok.solve(lseu, "pyomo", pyomo_solver=plugin, solver_options={"mip_max_improving_sols": 1})
+    assert res.termination == Termination.SOLUTION_LIMIT and not res.is_solved()
+    assert res.extra["termination_condition"] == "maxIterations"
+    res = ok.solve(lseu, "pyomo", pyomo_solver=plugin, max_iter=1)
+    assert res.termination == Termination.NODE_LIMIT and res.nodes == 1
+    res = ok.solve(ok.read(MPS_DIR / "afiro.mps"), "pyomo", pyomo_solver=plugin, max_iter=1)
+    assert res.termination == Termination.ITERATION_LIMIT and res.iterations == 1
+    assert res.nodes is None
+
+
+def test_cbc_counters_come_from_pyomos_statistics():
+    _need("cbc")
+    res = ok.solve(ok.read(MPS_DIR / "lseu.mps"), "pyomo", pyomo_solver="cbc")
+    assert res.native_status == "optimal" and res.objective == pytest.approx(1120.0, rel=1e-9)
+    assert res.nodes >= 1 and res.iterations > res.nodes
+    assert res.dual_bound == pytest.approx(1120.0, rel=1e-6)
+
+
+def test_solver_options_are_checked_for_highs_plugins_only():
+    p = _rows_problem()
+    with pytest.raises(OptionError, match="did you mean mip_max_improving_sols"):
+        ok.solve(p, "pyomo", solver_options={"mip_max_improving_sol": 1})
+    from optkit.solvers.pyomo_backend import PyomoBackend
+
+    b = PyomoBackend()
+    assert b.solver_option_names() is None and b.solver_option_names("glpk") is None
+    assert "mip_max_improving_sols" in b.solver_option_names("appsi_highs")
 
 
 def test_model_build_is_exact():

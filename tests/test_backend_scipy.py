@@ -1,4 +1,5 @@
-"""Backend ``scipy``: linprog/milp on shared MPS files; SLSQP/trust-constr statuses, multipliers."""
+"""Backend ``scipy``: linprog/milp on shared MPS files; SLSQP/trust-constr statuses, multipliers;
+the declared status table, HiGHS options through the shared mapper, per-method option names."""
 from __future__ import annotations
 
 import csv
@@ -61,11 +62,12 @@ def test_unbounded_lp_and_milp():
     assert res.termination in (Termination.UNBOUNDED, Termination.INFEASIBLE_OR_UNBOUNDED)
 
 
-def test_crossed_bounds_are_infeasible():
+def test_crossed_bounds_are_answered_by_the_core():
     lp = ok.LinearProblem(c=[1.0, 1.0], A=[[1.0, 1.0]], rl=[2.0], ru=[1.0], lb=0, ub=5)
     res = ok.solve(lp, "scipy")
-    assert res.termination == Termination.INFEASIBLE
-    assert "crossed" in res.message
+    assert res.termination == Termination.INFEASIBLE and res.verified is True
+    assert res.native_status == "presolve"
+    assert res.message == "bounds of row index 0 cross: 2.0 > 1.0 (1 crossed in all)"
 
 
 def test_milp_maximisation_in_user_units():
@@ -91,7 +93,7 @@ def test_method_errors():
     nlp = ok.NLP(x0=[1.0], f=lambda x: (x[0] - 2) ** 2)
     with pytest.raises(OptionError, match="LP/MILP only"):
         ok.solve(nlp, "scipy", method="linprog")
-    with pytest.raises(OptionError, match="method must be one of"):
+    with pytest.raises(OptionError, match="method of backend 'scipy' must be one of"):
         ok.solve(nlp, "scipy", method="newton")
     mip = ok.LinearProblem(c=[1.0], A=[[1.0]], rl=[0.5], ru=[3], integrality=[True])
     with pytest.raises(OptionError, match="ignores integrality"):
@@ -164,28 +166,49 @@ def test_infeasible_nlp_is_not_reported_solved(method):
     assert res.kkt["feasibility"] > 0.1
 
 
-def test_trust_constr_status_map():
-    from optkit.solvers.scipy_backend import trust_constr_termination as t
+def test_status_table_rows_are_terminations():
+    from optkit.solvers.scipy_backend import STATUS_MAP, ScipyBackend
 
-    assert t(1, 1e-9, 0.0, 1e-8)[0] == Termination.LOCALLY_OPTIMAL
-    assert t(0, 1.0, 1.0, 1e-8)[0] == Termination.ITERATION_LIMIT
-    assert t(2, 1e-9, 1e-9, 1e-8)[0] == Termination.LOCALLY_OPTIMAL
-    assert t(2, 1e-2, 1e-9, 1e-8)[0] == Termination.NUMERICAL_ERROR
-    assert t(4, 1e-12, 1.18, 1e-8)[0] == Termination.LOCALLY_INFEASIBLE
-    assert t(4, 1e-9, 2e-8, 1e-8)[0] == Termination.LOCALLY_OPTIMAL  # just above a tiny gtol
-    assert t(3, 0.0, 0.0, 1e-8)[0] == Termination.ERROR
+    assert ScipyBackend.STATUS_MAP is STATUS_MAP
+    assert all(isinstance(v, Termination) for v in STATUS_MAP.values())
+    assert len(STATUS_MAP) == 50  # 21 HiGHS rows, 10 linprog/milp codes, 13 SLSQP, 6 trust-constr
+    expected = {"slsqp:0": Termination.LOCALLY_OPTIMAL, "slsqp:4": Termination.LOCALLY_INFEASIBLE,
+                "slsqp:8": Termination.NUMERICAL_ERROR, "slsqp:9": Termination.ITERATION_LIMIT,
+                "slsqp:2": Termination.INVALID_PROBLEM,
+                "slsqp:8:stationary": Termination.LOCALLY_OPTIMAL,
+                "slsqp:8:infeasible": Termination.LOCALLY_INFEASIBLE,
+                "trust-constr:1": Termination.LOCALLY_OPTIMAL,
+                "trust-constr:2": Termination.ALMOST_LOCALLY_OPTIMAL,
+                "trust-constr:0": Termination.ITERATION_LIMIT,
+                "trust-constr:4": Termination.LOCALLY_INFEASIBLE,
+                "highs:kObjectiveBound": Termination.OBJECTIVE_LIMIT,
+                "highs:kSolutionLimit": Termination.SOLUTION_LIMIT,
+                "highs:kSolutionLimit:mip_max_nodes": Termination.NODE_LIMIT,
+                "highs:kMemoryLimit": Termination.MEMORY_LIMIT,
+                "linprog:1": Termination.OTHER_LIMIT}
+    assert {k: STATUS_MAP[k] for k in expected} == expected
 
 
-def test_slsqp_status_map():
-    from optkit.solvers.scipy_backend import slsqp_termination
+def test_highs_status_is_read_from_the_message():
+    from optkit.solvers.scipy_backend import highs_status_name
 
-    assert slsqp_termination(0) == Termination.LOCALLY_OPTIMAL
-    assert slsqp_termination(9) == Termination.ITERATION_LIMIT
-    assert slsqp_termination(4, feasible=False) == Termination.LOCALLY_INFEASIBLE
-    assert slsqp_termination(4, feasible=True) == Termination.NUMERICAL_ERROR
-    assert slsqp_termination(8) == Termination.NUMERICAL_ERROR
-    assert slsqp_termination(2) == Termination.INVALID_PROBLEM
-    assert slsqp_termination(123) == Termination.ERROR
+    assert highs_status_name("Iteration limit reached. (HiGHS Status 14: ...)") == "kIterationLimit"
+    assert highs_status_name("The HiGHS status code was not recognized. (HiGHS Status 16: "
+                             "Solution limit reached)") == "kSolutionLimit"
+    assert highs_status_name("no status here") is None
+
+
+def test_slsqp_mode_8_is_refined_by_the_cores_measurement():
+    from optkit.options import SolveOptions
+    from optkit.solvers.scipy_backend import slsqp_stall_key
+
+    # min (x-2)² s.t. x <= 1: x = 1 with y = 2 is a KKT point, x = 1.5 violates the row by 0.5
+    form = ok.NLP(x0=[0.0], f=lambda x: (x[0] - 2) ** 2, cons=lambda x: np.array([x[0]]),
+                  cl=[-np.inf], cu=[1.0]).form()
+    o = SolveOptions()
+    assert slsqp_stall_key(form, np.array([1.0]), np.array([2.0]), o) == "slsqp:8:stationary"
+    assert slsqp_stall_key(form, np.array([1.5]), np.array([0.0]), o) == "slsqp:8:infeasible"
+    assert slsqp_stall_key(form, np.array([0.5]), np.array([0.0]), o) == "slsqp:8"
 
 
 def test_slsqp_on_infeasible_linear_constraints():
@@ -194,7 +217,8 @@ def test_slsqp_on_infeasible_linear_constraints():
                  cl=[1, -np.inf], cu=[np.inf, 0])
     res = ok.solve(nlp, "scipy", method="SLSQP")
     assert res.extra["scipy_status"] in (4, 8)
-    assert res.termination in (Termination.LOCALLY_INFEASIBLE, Termination.NUMERICAL_ERROR)
+    assert res.native_status in ("slsqp:4", "slsqp:8:infeasible")
+    assert res.termination == Termination.LOCALLY_INFEASIBLE
     assert res.primal_status == PrimalStatus.INFEASIBLE
     assert res.kkt["feasibility"] == pytest.approx(0.5, abs=1e-6)
 
@@ -212,8 +236,12 @@ def test_history_and_callbacks_counted():
     res = ok.solve(nlp, "scipy", method="trust-constr")
     assert res.is_solved()
     np.testing.assert_allclose(res.x, [1.0, 1.0], atol=1e-5)
-    assert res.history[-1]["iter"] == len(res.history)
-    assert {"obj", "optimality", "tr_radius"} <= set(res.history[-1])
+    last = res.history[-1]
+    assert last["iteration"] == len(res.history) == res.iterations
+    assert {"objective", "dual_infeasibility", "primal_infeasibility", "evaluations", "time",
+            "tr_radius"} <= set(last)
+    assert last["objective"] == pytest.approx(0.0, abs=1e-10)
+    assert 0 < last["evaluations"] <= res.evaluations["f"]
     assert res.evaluations["hess"] > 0
 
 
@@ -227,3 +255,57 @@ def test_more_equalities_than_variables_is_invalid_for_slsqp():
 def test_linprog_iteration_limit(mps_dir):
     res = ok.solve(ok.read(mps_dir / "afiro.mps"), "scipy", max_iter=2)
     assert res.termination == Termination.ITERATION_LIMIT
+    assert res.native_status == "highs:kIterationLimit" and res.iterations == 2
+    assert not res.is_solved()
+
+
+def test_milp_path_honours_max_iter(mps_dir):
+    # an LP through scipy's milp: max_iter caps the simplex iterations (mapped, not ignored)
+    res = ok.solve(ok.read(mps_dir / "afiro.mps"), "scipy", method="milp", max_iter=1)
+    assert res.termination == Termination.ITERATION_LIMIT
+    assert res.native_status == "highs:kIterationLimit"
+    # a MILP: max_iter caps branch-and-bound nodes (HiGHS's MIP ignores LP iteration limits)
+    res = ok.solve(ok.read(mps_dir / "lseu.mps"), "scipy", max_iter=1)
+    assert res.termination == Termination.NODE_LIMIT and res.nodes == 1
+    assert res.extra["native_options"]["mip_max_nodes"] == 1
+    assert not res.is_solved()
+
+
+def test_highs_limits_through_linprog_and_milp(mps_dir):
+    lseu, afiro = ok.read(mps_dir / "lseu.mps"), ok.read(mps_dir / "afiro.mps")
+    res = ok.solve(lseu, "scipy", solver_options={"mip_max_improving_sols": 1})
+    assert res.termination == Termination.SOLUTION_LIMIT and not res.is_solved()
+    assert res.native_status == "highs:kSolutionLimit" and res.objective > 1120
+    res = ok.solve(lseu, "scipy", solver_options={"node_limit": 1})  # scipy's name of mip_max_nodes
+    assert res.termination == Termination.NODE_LIMIT
+    res = ok.solve(afiro, "scipy", solver_options={"objective_bound": -500.0, "presolve": "off"})
+    assert res.termination == Termination.OBJECTIVE_LIMIT and not res.is_solved()
+    assert res.x is None  # scipy's linprog returns no point after a stop that is not optimal
+
+
+def test_solver_options_are_checked_per_method(mps_dir):
+    afiro = ok.read(mps_dir / "afiro.mps")
+    with pytest.raises(OptionError, match=r"method linprog\)': 'ftol'"):  # an SLSQP name given to linprog
+        ok.solve(afiro, "scipy", solver_options={"ftol": 1e-3})
+    with pytest.raises(OptionError, match="did you mean mip_max_improving_sols"):
+        ok.solve(afiro, "scipy", solver_options={"mip_max_improving_sol": 1})
+    with pytest.raises(OptionError, match="did you mean maxiter"):
+        ok.solve(ok.NLP(x0=[1.0], f=lambda x: x[0] ** 2), "scipy", solver_options={"maxiterr": 3})
+    from optkit.solvers.scipy_backend import ScipyBackend
+
+    b = ScipyBackend()
+    assert {"ftol", "eps", "maxiter"} <= set(b.solver_option_names("SLSQP"))
+    assert {"gtol", "xtol", "initial_barrier_parameter"} <= set(b.solver_option_names("trust-constr"))
+    assert {"node_limit", "mip_rel_gap", "mip_max_improving_sols"} <= set(b.solver_option_names("milp"))
+    assert "ftol" not in b.solver_option_names("milp")
+
+
+def test_trust_constr_xtol_stop_is_an_almost_claim():
+    # trust-constr's status 2 (trust region below xtol) is scipy's other success: ALMOST, which
+    # counts as solved only when optkit's measurement verifies the point
+    nlp = ok.NLP(x0=[-1.2, 1.0], f=lambda x: (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2)
+    res = ok.solve(nlp, "scipy", method="trust-constr", solver_options={"xtol": 1e-3, "gtol": 1e-14})
+    assert res.native_status == "trust-constr:2"
+    assert res.termination == Termination.ALMOST_LOCALLY_OPTIMAL
+    assert res.is_solved() is (res.verified is True)
+    assert res.is_solved(strict=True) is False

@@ -81,8 +81,10 @@ def test_hs071_cvxpy_ipopt():
     assert res.dual(c1) == pytest.approx(0.552294, abs=1e-5)
     assert abs(res.dual(c2)) == pytest.approx(0.161469, abs=1e-5)
     assert res.iterations is not None and 5 <= res.iterations <= 60
-    keys = {"iter", "obj", "inf_pr", "inf_du", "mu", "alpha_pr"}
+    keys = {"iteration", "objective", "primal_infeasibility", "dual_infeasibility", "evaluations",
+            "time", "mu", "alpha_pr"}
     assert res.history and keys <= set(res.history[-1])
+    assert res.history[-1]["objective"] == pytest.approx(F_STAR, abs=1e-6)
     assert res.solver_version.startswith("3.")
 
 

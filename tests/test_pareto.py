@@ -200,7 +200,7 @@ def test_max_points_roi_and_result_views(tmp_path):
     res = ok.solve(mo, "pascoletti-serafini", points=40, inner="slsqp", max_points=6, seed=0)
     assert not res.complete and any("max_points=6" in r for r in res.reasons)
     assert 6 <= len(res) <= 8
-    assert str(res.termination) == "ITERATION_LIMIT"
+    assert str(res.termination) == "SOLUTION_LIMIT" and not res.is_solved()
     d = res.to_dict(arrays=True)
     assert d["points"] == len(res) and len(d["F"]) == len(res)
     # region of interest: keep only points with f1 <= 0.25
@@ -235,3 +235,103 @@ def test_cvxpy_nonconvex_model_through_ipopt():
     # Pareto set x0 = x1 = s ∈ [0.1, 3]: front f2 = 2 (3 − √f1)²
     assert len(res) >= 5
     assert np.allclose(res.F[:, 1], 2 * (3 - np.sqrt(res.F[:, 0])) ** 2, rtol=1e-4, atol=1e-5)
+
+
+# ---------------------------------------------------------------------------- verdict
+def test_pareto_result_is_a_result_with_a_measured_verdict(zdt1):
+    from optkit.raw import HISTORY_FIELDS
+
+    mo, _ = zdt1
+    res = ok.solve(mo, "pascoletti-serafini", points=12, inner="slsqp", seed=0)
+    assert isinstance(res, ok.Result) and res.is_solved()
+    assert res.termination == ok.Termination.OPTIMAL and res.verified is True
+    assert res.kkt["points"] == len(res) == res.kkt["verified_points"]
+    assert res.kkt["feasibility_rel"] <= 1e-6 and "stationarity" in res.kkt.not_measured
+    assert res.iterations == res.counts["subproblems"] and res.evaluations is res.counts
+    assert len(res.history) == res.counts["subproblems"]
+    assert all(set(HISTORY_FIELDS) <= set(h) for h in res.history)
+    assert res.history[-1]["evaluations"] == res.counts["evaluations"]
+    assert res.to_dict()["verified"] is True and res.to_dict()["points"] == len(res)
+
+
+def test_budget_cut_and_contradicted_fronts_are_not_solved(zdt1):
+    from optkit.multiobjective import ParetoResult
+
+    mo, _ = zdt1
+    cut = ok.solve(mo, "pascoletti-serafini", points=50, inner="slsqp", max_evals=300, seed=0)
+    assert cut.termination == ok.Termination.EVALUATION_LIMIT and cut.verified is None
+    assert not cut.is_solved() and len(cut) >= 1
+    # a "complete" front whose second point violates the constraints by 1e-3: contradicted
+    bad = ParetoResult(X=np.zeros((2, 1)), F=np.array([[0.0, 1.0], [1.0, 0.0]]), complete=True,
+                       violations=np.array([0.0, 1e-3]), counts={"subproblems": 2})
+    assert bad.termination == ok.Termination.OPTIMAL and bad.verified is False
+    assert not bad.is_solved() and bad.kkt["verified_points"] == 1
+    assert "front point 1" in bad.message
+    assert str(bad.primal_status) == "INFEASIBLE"
+
+
+def test_nsga2_is_never_solved_and_inner_is_chosen_by_capability():
+    mo, _ = moo.problem("ZDT1", n=6)
+    res = ok.solve(mo, "nsga2", max_evals=600, seed=1)
+    assert res.complete and res.termination == ok.Termination.EVALUATION_LIMIT
+    assert not res.is_solved() and res.verified is None
+    x = cp.Variable(2, name="x")
+    qp = ok.MultiObjective([cp.Minimize(cp.sum_squares(x - 1)), cp.Minimize(cp.sum_squares(x + 1))],
+                           [x >= -3, x <= 3])
+    ws = ok.solve(qp, "weighted-sum", points=5)
+    for name in ws.extra["inner"]:
+        inner = ok.registry.get(name)
+        assert "inner-solver" in inner.capabilities and "qp" in inner.accepts
+    assert ws.is_solved() and ws.kkt["verified_subproblems"] == len(ws)
+
+
+@pytest.mark.parametrize("kw, source, entry", [
+    ({"weights": [[0.5, 0.5], [np.nan, 1.0]]}, "weights", "(1, 0)"),
+    ({"weights": [[0.5, -0.5]]}, "weights", "(0, 1)"),
+    ({"reference": [0.5, np.inf]}, "reference", "(0, 1)"),
+    ({"ideal": [0.0, np.nan]}, "ideal", "1"),
+    ({"nadir": [np.inf, 1.0]}, "nadir", "0"),
+    ({"scale": [1.0, 0.0]}, "scale", "1"),
+    ({"roi": ([0.0, np.nan], None)}, "roi lower", "1"),
+    ({"lb": [0.0, np.nan]}, "lb", "1"),
+])
+def test_non_finite_preferences_are_refused_with_the_entry_named(kw, source, entry):
+    args = {"n": 2, "lb": [0.0, 0.0], "ub": [1.0, 1.0], **kw}
+    with pytest.raises(ok.DataError) as err:
+        ok.MultiObjective(lambda z: np.array([z[0], 1 - z[0] + z[1] ** 2]), **args)
+    assert err.value.source == source and err.value.entry == entry
+
+
+def test_non_finite_objective_data_and_start_values_are_refused():
+    x = cp.Variable(2, name="x")
+    with pytest.raises(ok.DataError, match="objective 1") as err:
+        ok.MultiObjective([cp.Minimize(x[0]), cp.Minimize(np.array([1.0, np.nan]) @ x)], [x >= 0])
+    assert err.value.entry == "(1,)"
+    import scipy.sparse as sp
+
+    A = sp.csr_matrix(np.array([[1.0, 0.0], [0.0, np.inf]]))
+    with pytest.raises(ok.DataError, match="constraint 1") as err:
+        ok.MultiObjective([cp.Minimize(x[0]), cp.Minimize(x[1])], [x >= 0, A @ x <= 1])
+    assert err.value.entry == "(1, 1)"
+    with pytest.raises(ok.DataError, match=r"F\(x0\)\[1\] = nan") as err, np.errstate(invalid="ignore"):
+        ok.MultiObjective(lambda z: np.array([z[0], np.log(z[1] - 1)]), n=2, lb=0, ub=2,
+                          x0=[0.5, 0.5])
+    assert err.value.source == "objective 1"
+    with pytest.raises(ok.DataError, match=r"g\(x0\)\[0\] = nan"):
+        ok.MultiObjective(lambda z: np.array([z[0], z[1]]), n=2, lb=0, ub=2,
+                          cons=lambda z: np.array([np.nan]))
+    with pytest.raises(OptionError, match="rho"):
+        ok.solve(moo.problem("ZDT1", n=4)[0], "epsilon-constraint", rho=float("nan"))
+
+
+def test_nan_produced_mid_solve_fails_the_subproblem_not_the_front():
+    def F(z):  # f2 is NaN where f1 > 0.7: a region some subproblems visit
+        f1, g = z[0], 1 + 9 * np.mean(z[1:] ** 2)
+        return np.array([f1, g * (1 - np.sqrt(f1 / g)) if f1 <= 0.7 else np.nan])
+
+    mo = ok.MultiObjective(F, n=3, lb=0, ub=1, x0=[0.3, 0.2, 0.2])
+    res = ok.solve(mo, "pascoletti-serafini", points=8, inner="slsqp", seed=0)
+    statuses = [s["status"] for s in res.subproblems]
+    assert "NUMERICAL_ERROR" in statuses and np.all(np.isfinite(res.F)) and len(res) >= 3
+    assert not res.complete and res.termination == ok.Termination.NUMERICAL_ERROR
+    assert not res.is_solved() and any("is nan" in r for r in res.reasons)

@@ -29,6 +29,8 @@ def test_exact_epsilon_matches_enumeration(kind, size, seed):
     res = ok.solve(mo, "exact-epsilon")
     exact = moo.enumerate_front(kind, size, seed)
     assert res.complete and not res.reasons
+    assert isinstance(res, ok.Result) and res.is_solved() and res.verified is True
+    assert res.kkt["verified_points"] == len(res)
     assert res.F.shape == exact.shape
     assert np.allclose(_sorted(res.F), _sorted(exact), atol=1e-6)
     # every point is a feasible 0/1 solution
@@ -68,7 +70,7 @@ def test_dichotomy_reproduces_lp_front():
     mo = ok.MultiObjective([cp.Minimize(C[0] @ x), cp.Minimize(C[1] @ x)], [A @ x >= b])
     res = ok.solve(mo, "dichotomy")
     exact = _lp_front_by_enumeration(A, b, C)
-    assert res.complete
+    assert res.complete and res.is_solved()
     assert res.F.shape == exact.shape
     assert np.allclose(_sorted(res.F), exact, atol=1e-6)
     assert len(res.extra["edges"]) == len(exact) - 1
@@ -79,6 +81,7 @@ def test_dichotomy_on_milp_says_supported_only():
     res = ok.solve(mo, "dichotomy")
     exact = moo.enumerate_front("knapsack", 10, 0)
     assert not res.complete and any("supported" in r for r in res.reasons)
+    assert str(res.termination) == "OTHER_LIMIT" and not res.is_solved()
     # the supported points are a subset of the exact front
     for f in res.F:
         assert np.min(np.abs(exact - f).sum(axis=1)) < 1e-6
@@ -101,3 +104,11 @@ def test_exact_epsilon_infeasible_problem():
     mo = ok.MultiObjective([cp.Maximize(cp.sum(x)), cp.Minimize(x[0])], [cp.sum(x) >= 4])
     res = ok.solve(mo, "exact-epsilon")
     assert len(res) == 0 and res.complete and res.reasons == ["the problem is infeasible"]
+    assert str(res.termination) == "INFEASIBLE" and not res.is_solved()
+    assert str(res.primal_status) == "NO_SOLUTION"
+
+
+def test_exact_epsilon_step_must_be_finite():
+    mo = moo.knapsack(6, 0)
+    with pytest.raises(OptionError, match="step"):
+        ok.solve(mo, "exact-epsilon", step=float("nan"))

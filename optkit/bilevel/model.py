@@ -18,6 +18,10 @@ is turned into minimisation of the negative. :meth:`Bilevel.data` compiles the m
 - upper-level affine equalities touching only upper variables (an affine set for x);
 - the rest: upper rows G ≤ 0, H = 0 and lower rows g ≤ 0, h = 0 (lower equalities get free
   multipliers in the methods).
+
+Non-finite data are refused when the model is built (:mod:`optkit.bilevel.checks`): a NaN or ±inf
+in any constant or parameter value of either level raises :class:`~optkit.errors.DataError` with
+``source`` naming the level and piece ("lower level constraint 0") and ``entry`` the index.
 """
 from __future__ import annotations
 
@@ -29,6 +33,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import InvalidProblemError, UnsupportedProblemError
+from ..kkt import row_abs_max, scaled_violation
+from .checks import check_constants, check_vector
 from .functions import JointIndex, ScalarFunction, VectorFunction
 
 
@@ -62,6 +68,16 @@ class Level:
         import cvxpy as cp
 
         return -1 if isinstance(self.objective, cp.Maximize) else 1
+
+    def label(self, role: str) -> str:
+        """'upper level' / 'lower level', with the level's own name when it has one."""
+        return f"{role} level" + (f" {self.name!r}" if self.name else "")
+
+    def pieces(self, role: str) -> list[tuple[str, Any]]:
+        """(where, expression) for the objective and every constraint, named for error messages."""
+        where = self.label(role)
+        return [(f"{where} objective", self.objective)] + [
+            (f"{where} constraint {i}", c) for i, c in enumerate(self.constraints)]
 
     def used_variables(self) -> list:
         """Variables appearing in the objective or the constraints (cvxpy order, unique)."""
@@ -154,6 +170,23 @@ class Rows:
             return self.A @ v + self.b
         return np.concatenate([vf.value(v)[m] for vf, m in self.parts]) if self.parts else np.zeros(0)
 
+    def scaled_violation(self, v: np.ndarray, equality: bool) -> tuple[float, int]:
+        """Largest violation of r(v) ≤ 0 (or = 0), each row relative to its own scale, as the core
+        measures rows (:func:`optkit.kkt.scaled_violation`): an affine row aᵢᵀv + bᵢ is the row
+        aᵢᵀv ≤ −bᵢ with scale max(‖aᵢ‖∞, |bᵢ|); a nonlinear row rᵢ(v) ≤ 0 has scale ‖∇rᵢ(v)‖∞.
+        Returns (value, row index or −1)."""
+        if self.k == 0:
+            return 0.0, -1
+        if self.is_affine:
+            if getattr(self, "_scale", None) is None:
+                self._scale = row_abs_max(self.A)
+            Av = self.A @ v
+            lo = -self.b if equality else np.full(self.k, -np.inf)
+            return scaled_violation(Av, lo, -self.b, self._scale)
+        r = self.value(v)
+        lo = np.zeros(self.k) if equality else np.full(self.k, -np.inf)
+        return scaled_violation(r, lo, np.zeros(self.k), row_abs_max(self.jac(v)))
+
     def jac(self, v: np.ndarray) -> sp.csr_matrix:
         """∂r/∂v."""
         if self.is_affine:
@@ -202,6 +235,31 @@ class BilevelData:
                 np.max(self.lb[ys] - v[ys], initial=0.0), np.max(v[ys] - self.ub[ys], initial=0.0)]
         return float(max(viol))
 
+    def scaled_feasibility(self, v: np.ndarray) -> dict:
+        """Both levels' feasibility at v with every row and bound relative to its own scale
+        (rows: :meth:`Rows.scaled_violation`; bounds lb ≤ vⱼ ≤ ub: violation / max(1, |bound|)).
+
+        Returns {"upper_feasibility_rel", "lower_feasibility_rel", "worst"} — "worst" names the
+        row or bound of the larger one (e.g. "lower inequality row 3")."""
+        xs, ys = slice(0, self.nx), slice(self.nx, self.N)
+        Ax_scale = row_abs_max(self.Ax) if self.Ax.shape[0] else np.zeros(0)
+        upper = [("upper inequality row", self.G.scaled_violation(v, False)),
+                 ("upper equality row", self.H.scaled_violation(v, True)),
+                 ("upper affine row on x", scaled_violation(self.Ax @ v[xs], self.bx, self.bx,
+                                                             Ax_scale)),
+                 ("bound of upper entry", scaled_violation(v[xs], self.lb[xs], self.ub[xs], 1.0))]
+        lower = [("lower inequality row", self.g.scaled_violation(v, False)),
+                 ("lower equality row", self.h.scaled_violation(v, True)),
+                 ("bound of lower entry", scaled_violation(v[ys], self.lb[ys], self.ub[ys], 1.0))]
+        up_name, (up_val, up_k) = max(upper, key=lambda t: t[1][0])
+        lo_name, (lo_val, lo_k) = max(lower, key=lambda t: t[1][0])
+        worst = ""
+        if max(up_val, lo_val) > 0:
+            name, k = (up_name, up_k) if up_val >= lo_val else (lo_name, lo_k)
+            worst = f"{name} {k}"
+        return {"upper_feasibility_rel": float(up_val), "lower_feasibility_rel": float(lo_val),
+                "worst": worst}
+
     def upper_feasibility(self, v: np.ndarray) -> float:
         """max(G⁺, |H|, |Ax x − bx|, box violation of x) at v."""
         xs = slice(0, self.nx)
@@ -232,6 +290,13 @@ class Bilevel:
                 not any(v.id in low_ids for c in lower.constraints for v in c.variables()):
             raise InvalidProblemError("the lower level's objective and constraints do not involve "
                                       "any lower-level variable")
+        for role, level in (("upper", upper), ("lower", lower)):
+            check_constants(level.pieces(role))
+        if solution is not None:
+            for var, val in solution.items():
+                check_vector(val, f"solution value of {getattr(var, 'name', lambda: var)()}")
+        if known_objective is not None:
+            check_vector(known_objective, "known_objective")
         self.solution = solution  # {variable: value}, optional (distance in histories)
         self.known_objective = known_objective
         self._data: BilevelData | None = None

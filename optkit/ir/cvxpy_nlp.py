@@ -8,6 +8,17 @@ output, and invert the chain to map points and multipliers back to the user's va
 Row multipliers y follow L = f + yᵀc on the lowered rows (equalities lhs − rhs = 0, inequalities
 as nonnegative slacks expr ≥ 0); :meth:`CompiledNLP.duals` converts them to cvxpy's convention
 (inequality duals ≥ 0).
+
+Derivatives come from one of two engines, chosen per problem (``compiled.extra["derivatives"]``):
+
+- ``"optkit"`` (:mod:`optkit.ir.smooth_affine`): smooth elementwise atoms, products and quotients
+  over affine arguments, assembled in time and memory linear in the number of nonzeros;
+- ``"cvxpy"``: cvxpy's C differentiation engine, for every problem the first one does not cover
+  (``extra["fallback_reason"]`` says which atom). Its Hessian structure — whose set-up grows
+  ~n² when an atom's argument is not a bare variable — is built on the first Hessian request.
+
+Both read parameters at their values when the problem is compiled, and both expose the fixed
+Jacobian and lower-triangle Hessian structures of :class:`NLPForm`, built lazily.
 """
 from __future__ import annotations
 
@@ -42,6 +53,46 @@ def _set_start(problem, x0: dict | None) -> dict:
         var.value = np.array(arr)
     _set_nlp_initial_point(problem)
     return saved
+
+
+class _Bounds:
+    """cvxpy's ``Bounds`` (nlp_solver.py) with vectorised bookkeeping (same results).
+
+    Rows: an equality lhs == rhs becomes Zero(lhs − rhs) with cl = cu = 0, an inequality
+    lhs <= rhs becomes NonNeg(rhs − lhs) with cl = 0, cu = +inf. Variable bounds come from
+    ``var.get_bounds()`` and x0 from the variables' values, both flattened column-major, in the
+    order of ``problem.variables()``.
+    """
+
+    def __init__(self, problem):
+        from cvxpy.constraints import Equality, Inequality
+        from cvxpy.reductions.utilities import lower_equality, lower_ineq_to_nonneg
+
+        cl, cu, rows = [], [], []
+        for con in problem.constraints:
+            if isinstance(con, Equality):
+                rows.append(lower_equality(con))
+                cu.append(np.zeros(con.size))
+            elif isinstance(con, Inequality):
+                rows.append(lower_ineq_to_nonneg(con))
+                cu.append(np.full(con.size, np.inf))
+            else:  # pragma: no cover - rejected before
+                continue
+            cl.append(np.zeros(con.size))
+        self.new_problem = problem.copy([problem.objective, rows])
+        self.cl = np.concatenate(cl) if cl else np.zeros(0)
+        self.cu = np.concatenate(cu) if cu else np.zeros(0)
+        lbs, ubs, x0 = [], [], []
+        for var in problem.variables():
+            lo, hi = var.get_bounds()
+            lbs.append(np.broadcast_to(np.asarray(lo, float), var.shape).reshape(-1, order="F"))
+            ubs.append(np.broadcast_to(np.asarray(hi, float), var.shape).reshape(-1, order="F"))
+            if var.value is None:  # pragma: no cover - _set_start gives every variable a value
+                raise ValueError(f"variable {var.name()} has no start value")
+            x0.append(np.atleast_1d(np.asarray(var.value, float)).reshape(-1, order="F"))
+        self.lb = np.concatenate(lbs) if lbs else np.zeros(0)
+        self.ub = np.concatenate(ubs) if ubs else np.zeros(0)
+        self.x0 = np.concatenate(x0) if x0 else np.zeros(0)
 
 
 class _CSRPattern:
@@ -81,16 +132,13 @@ class _EngineOracles:
 
         self.cp = C_problem(problem, verbose=False)
         self.cp.init_jacobian_coo()
-        self.cp.init_hessian_coo_lower_tri()
         self.n, self.m = n, m
+        self.jac_rows = self.jac_cols = np.zeros(0, np.int64)
         if m:
             r, c = self.cp.get_jacobian_sparsity_coo()
-            self.jac_pattern = _CSRPattern(np.asarray(r, np.int64), np.asarray(c, np.int64), (m, n))
-        r, c = self.cp.get_problem_hessian_sparsity_coo()
-        r, c = np.asarray(r, np.int64), np.asarray(c, np.int64)
-        self.hoff = r != c  # strictly lower entries are mirrored to the upper triangle
-        self.hess_pattern = _CSRPattern(np.concatenate([r, c[self.hoff]]),
-                                        np.concatenate([c, r[self.hoff]]), (n, n))
+            self.jac_rows, self.jac_cols = np.asarray(r, np.int64), np.asarray(c, np.int64)
+            self.jac_pattern = _CSRPattern(self.jac_rows, self.jac_cols, (m, n))
+        self._hess_ready = False  # the Hessian structure is built on the first request
         self._x: np.ndarray | None = None
         self._first_order_done = False
         self._f = 0.0
@@ -127,11 +175,37 @@ class _EngineOracles:
         self._forward(x)
         return self.jac_pattern.matrix(np.asarray(self.cp.eval_jacobian_vals(), dtype=float))
 
-    def hess(self, x, y, obj_factor=1.0):
+    def _hessian_structure(self) -> None:
+        if not self._hess_ready:
+            self.cp.init_hessian_coo_lower_tri()
+            r, c = self.cp.get_problem_hessian_sparsity_coo()
+            self.hess_rows, self.hess_cols = np.asarray(r, np.int64), np.asarray(c, np.int64)
+            self.hoff = self.hess_rows != self.hess_cols  # strict lower part, mirrored above
+            self.hess_pattern = _CSRPattern(
+                np.concatenate([self.hess_rows, self.hess_cols[self.hoff]]),
+                np.concatenate([self.hess_cols, self.hess_rows[self.hoff]]), (self.n, self.n))
+            self._hess_ready = True
+
+    def jac_structure(self):
+        return self.jac_rows, self.jac_cols
+
+    def jac_values(self, x):
+        self._forward(x)
+        return np.asarray(self.cp.eval_jacobian_vals(), dtype=float)
+
+    def hess_structure(self):
+        self._hessian_structure()
+        return self.hess_rows, self.hess_cols
+
+    def hess_lower_values(self, x, y, obj_factor=1.0):
+        self._hessian_structure()
         self._forward(x)
         self._first_order()
         y = np.ascontiguousarray(y, dtype=float) if self.m else np.zeros(0)
-        vals = np.asarray(self.cp.eval_hessian_vals_coo_lower_tri(float(obj_factor), y), float)
+        return np.asarray(self.cp.eval_hessian_vals_coo_lower_tri(float(obj_factor), y), float)
+
+    def hess(self, x, y, obj_factor=1.0):
+        vals = self.hess_lower_values(x, y, obj_factor)
         return self.hess_pattern.matrix(np.concatenate([vals, vals[self.hoff]]))
 
 
@@ -164,12 +238,31 @@ class CompiledNLP(CvxpyChainMap):
         return primal, dual
 
 
-def compile_nlp(problem, x0: dict | None = None, name: str = "cvxpy-nlp") -> CompiledNLP:
-    """Apply cvxpy's NLP chain to ``problem`` and build an NLPForm on its smooth output."""
+DERIVATIVE_ENGINES = ("auto", "optkit", "cvxpy")
+
+
+def _optkit_oracles(problem, var_offsets: dict, n: int):
+    """optkit's linear-time oracles, or (None, reason) when the problem uses an uncovered atom."""
+    from .smooth_affine import NotCovered, lower_problem
+
+    try:
+        return lower_problem(problem, var_offsets, n), None
+    except NotCovered as exc:
+        return None, str(exc)
+
+
+def compile_nlp(problem, x0: dict | None = None, name: str = "cvxpy-nlp",
+                derivatives: str = "auto") -> CompiledNLP:
+    """Apply cvxpy's NLP chain to ``problem`` and build an NLPForm on its smooth output.
+
+    ``derivatives``: "auto" (optkit's linear-time reduction when it covers every term of the
+    problem, else cvxpy's engine), "optkit" (raise when not covered) or "cvxpy" (the engine).
+    """
+    if derivatives not in DERIVATIVE_ENGINES:
+        raise ValueError(f"derivatives must be one of {DERIVATIVE_ENGINES}, got {derivatives!r}")
     import cvxpy as cp
     from cvxpy.constraints import Equality, Inequality
     from cvxpy.reductions.inverse_data import InverseData
-    from cvxpy.reductions.solvers.nlp_solvers.nlp_solver import Bounds
 
     saved = _set_start(problem, x0)
     try:
@@ -183,7 +276,7 @@ def compile_nlp(problem, x0: dict | None = None, name: str = "cvxpy-nlp") -> Com
                 raise UnsupportedProblemError(
                     f"constraint {con} ({type(con).__name__}) cannot be compiled to a smooth NLP; "
                     f"write it with ==, <= or >=")
-        bounds = Bounds(p)
+        bounds = _Bounds(p)
     finally:
         for var in problem.variables():
             if var.id in saved:
@@ -194,11 +287,28 @@ def compile_nlp(problem, x0: dict | None = None, name: str = "cvxpy-nlp") -> Com
         start += con.size
     inv_data = InverseData(bounds.new_problem)
     n, m = bounds.x0.size, bounds.cl.size
-    oracles = _EngineOracles(bounds.new_problem, n, m)
+    extra: dict = {}
+    oracles = None
+    if derivatives != "cvxpy":
+        oracles, reason = _optkit_oracles(bounds.new_problem, dict(inv_data.var_offsets), n)
+        if oracles is None:
+            if derivatives == "optkit":
+                raise UnsupportedProblemError(f"optkit's smooth-affine derivatives do not cover "
+                                              f"this problem: {reason}")
+            extra["fallback_reason"] = reason
+        else:
+            extra["derivatives"] = "optkit"
+            extra["smooth_affine"] = oracles.summary()
+    if oracles is None:
+        oracles = _EngineOracles(bounds.new_problem, n, m)
+        extra["derivatives"] = "cvxpy"
     form = NLPForm(n=n, m=m, x0=bounds.x0, f_fn=oracles.f, grad_fn=oracles.grad,
                    cons_fn=oracles.cons, jac_fn=oracles.jac, hess_fn=oracles.hess,
-                   lb=bounds.lb, ub=bounds.ub, cl=bounds.cl, cu=bounds.cu, name=name)
+                   lb=bounds.lb, ub=bounds.ub, cl=bounds.cl, cu=bounds.cu, name=name,
+                   jac_structure_fn=oracles.jac_structure, jac_values_fn=oracles.jac_values,
+                   hess_structure_fn=oracles.hess_structure,
+                   hess_values_fn=oracles.hess_lower_values)
     sense = -1 if isinstance(problem.objective, cp.Maximize) else 1
     return CompiledNLP(form=form, reductions=reductions, inverses=inverses,
                        var_offsets=dict(inv_data.var_offsets), var_shapes=dict(inv_data.var_shapes),
-                       row_blocks=blocks, sense=sense)
+                       row_blocks=blocks, sense=sense, extra=extra)

@@ -6,6 +6,17 @@ Lagrangian L(x, y) = f(x) + yᵀc(x) (so y ≥ 0 on an active upper bound c_i = 
 active lower bound). ``hess(x, y, s)`` is ∇²(s·f + yᵀc), symmetric, scipy.sparse.
 Every oracle call is counted in ``counts``; ``derivatives`` says for each derivative whether it is
 "exact" or "finite-difference".
+
+Optional fixed-structure oracles (a form built from a model knows its sparsity; callbacks do not):
+
+- ``jac_structure_fn()`` → (rows, cols) of ∇c, and ``jac_values_fn(x)`` → the values of ∇c(x) on
+  exactly those positions, in that order (structural zeros included);
+- ``hess_structure_fn()`` → (rows, cols) of the *lower triangle* (row ≥ col) of ∇²ₓL, and
+  ``hess_values_fn(x, y, s)`` → the values of ∇²(s·f + yᵀc) there.
+
+Both structures are computed on first request only: a backend that approximates the Hessian
+never calls the Hessian ones, and never pays for the Hessian's structure. ``has_structure``
+says whether a form has them; :meth:`NLPForm.jac_structure` and friends count like the oracles.
 """
 from __future__ import annotations
 
@@ -71,6 +82,10 @@ class NLPForm:
                                                         "hess": "exact"})
     name: str = "nlp"
     counts: dict = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
+    jac_structure_fn: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None
+    jac_values_fn: ArrayFn | None = None
+    hess_structure_fn: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None
+    hess_values_fn: Callable[[np.ndarray, np.ndarray, float], np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         self.x0 = as_vector(self.x0, self.n, "x0")
@@ -133,6 +148,46 @@ class NLPForm:
         """∇c(x)ᵀ w (length n)."""
         self.counts["vjp"] += 1
         return self.jac_fn(x).T @ w if self.m else np.zeros(self.n)
+
+    # ---------------------------------------------------------------- fixed structures
+    @property
+    def has_structure(self) -> bool:
+        """True when the form gives fixed Jacobian and Hessian structures with aligned values."""
+        return None not in (self.jac_structure_fn, self.jac_values_fn, self.hess_structure_fn,
+                            self.hess_values_fn)
+
+    def jac_structure(self) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, cols) of the constraint Jacobian's fixed structure."""
+        if self.jac_structure_fn is None:
+            raise AttributeError(f"{self.name}: this form has no fixed Jacobian structure")
+        if self.m == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        r, c = self.jac_structure_fn()
+        return np.asarray(r, np.int64), np.asarray(c, np.int64)
+
+    def jac_values(self, x: np.ndarray) -> np.ndarray:
+        """∇c(x) on :meth:`jac_structure` (counted as a ``jac`` call)."""
+        if self.jac_values_fn is None:
+            raise AttributeError(f"{self.name}: this form has no fixed Jacobian structure")
+        self.counts["jac"] += 1
+        if self.m == 0:
+            return np.zeros(0)
+        return np.asarray(self.jac_values_fn(x), dtype=float)
+
+    def hess_structure(self) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, cols), row ≥ col, of the Lagrangian Hessian's fixed lower-triangle structure."""
+        if self.hess_structure_fn is None:
+            raise AttributeError(f"{self.name}: this form has no fixed Hessian structure")
+        r, c = self.hess_structure_fn()
+        return np.asarray(r, np.int64), np.asarray(c, np.int64)
+
+    def hess_values(self, x: np.ndarray, y: np.ndarray, obj_factor: float = 1.0) -> np.ndarray:
+        """∇²ₓ(obj_factor·f + yᵀc) on :meth:`hess_structure` (counted as a ``hess`` call)."""
+        if self.hess_values_fn is None:
+            raise AttributeError(f"{self.name}: this form has no fixed Hessian structure")
+        self.counts["hess"] += 1
+        y = np.zeros(self.m) if y is None else np.asarray(y, dtype=float)
+        return np.asarray(self.hess_values_fn(x, y, float(obj_factor)), dtype=float)
 
     # ---------------------------------------------------------------- structure
     @property

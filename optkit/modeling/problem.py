@@ -1,12 +1,17 @@
 """``ok.Problem``: a single-level problem written in cvxpy's algebra.
 
     prob = ok.Problem(cp.Minimize(f), [constraints...])
+    prob = ok.Problem.from_cvxpy(cp_problem)      # or ok.Problem(cp_problem): the user's object kept
 
 The problem is classified on construction (lp, qp, milp, miqp, conic, nlp; otherwise a clear
-UnsupportedProblemError) and its constant data are checked for NaN/inf. It compiles to a
-LinearForm (cvxpy's canonicalisation) or an NLPForm (cvxpy's DNLP engine) on demand. Starting
-points are ``{variable: value}``. Maximisation is solved as minimisation of −f and reported back
-as the maximum.
+UnsupportedProblemError) and its constant data are checked for NaN/inf (in time linear in the
+data: sparse constants on their stored entries). It compiles on demand to a LinearForm
+(:mod:`optkit.ir.cvxpy_linear`: read directly from the expressions in O(nnz), or through cvxpy's
+canonicalisation for other structure) or an NLPForm (cvxpy's DNLP engine). The compiled
+LinearForm is kept; before each solve its parameter-dependent data are re-applied when a
+``cp.Parameter`` value changed (never a stale cache; see docs/parameters.md). Starting points are
+``{variable: value}``. Maximisation is solved as minimisation of −f and reported back as the
+maximum.
 """
 from __future__ import annotations
 
@@ -20,22 +25,65 @@ from .base import Model
 from .classify import classify
 
 
+def _first_nonfinite(val) -> tuple[tuple[int, ...], float] | None:
+    """(index, value) of the first NaN/±inf entry of a constant's value, or None when all finite.
+
+    Sparse values are checked on their stored entries only (``.data``: O(nnz), never densified);
+    the index of a bad stored entry is recovered from the sparse structure only when one exists.
+    """
+    if hasattr(val, "tocoo") and hasattr(val, "data"):  # scipy.sparse matrix or array
+        data = np.asarray(val.data)
+        if data.size == 0 or np.isfinite(data).all():
+            return None
+        coo = val.tocoo()
+        k = int(np.flatnonzero(~np.isfinite(coo.data))[0])
+        return (int(coo.row[k]), int(coo.col[k])), float(coo.data[k])
+    arr = np.asarray(val)
+    if arr.dtype.kind in "biu":  # integers and booleans are always finite
+        return None
+    if arr.dtype.kind == "c":
+        finite = np.isfinite(arr)
+    else:
+        arr = np.asarray(arr, dtype=float)
+        finite = np.isfinite(arr)
+    if finite.all():
+        return None
+    idx = tuple(int(i) for i in np.unravel_index(int(np.argmin(finite.ravel())), arr.shape))
+    return idx, arr[idx] if arr.ndim else arr.item()
+
+
 def _check_constants(problem) -> None:
-    """NaN or ±inf in any constant or parameter value → DataError naming the expression."""
-    for where, expr in [("objective", problem.objective)] + [
-            (f"constraint {i} ({c})", c) for i, c in enumerate(problem.constraints)]:
-        for const in expr.constants() + expr.parameters():
+    """NaN or ±inf in any constant or parameter value → DataError naming the expression.
+
+    Linear in the size of the data: each distinct constant/parameter is checked once (sparse
+    constants on their stored entries), and the message (which prints the constraint) is built
+    only when an entry is bad.
+    """
+    seen: set[int] = set()
+    parts = [problem.objective] + list(problem.constraints)
+    for pos, expr in enumerate(parts):
+        params = expr.parameters()
+        for const in expr.constants() + params:
+            if id(const) in seen:
+                continue
+            seen.add(id(const))
             val = const.value
             if val is None:
-                if const in expr.parameters():
-                    raise InvalidProblemError(f"parameter {const.name()} in the {where} has no value")
+                if any(const is q for q in params):
+                    raise InvalidProblemError(f"parameter {const.name()} in the "
+                                              f"{_where(parts, pos)} has no value")
                 continue
-            arr = val.toarray() if hasattr(val, "toarray") else np.asarray(val, dtype=float)
-            bad = np.argwhere(~np.isfinite(arr))
-            if bad.size:
-                idx = tuple(int(i) for i in bad[0])
-                raise DataError(f"the {where} contains a constant with {arr[idx]} at index {idx}",
+            bad = _first_nonfinite(val)
+            if bad is not None:
+                idx, v = bad
+                where = _where(parts, pos)
+                raise DataError(f"the {where} contains a constant with {v} at index {idx}",
                                 source=where, entry=str(idx))
+
+
+def _where(parts: list, pos: int) -> str:
+    """'objective' or 'constraint i (text)': built only for an error message."""
+    return "objective" if pos == 0 else f"constraint {pos - 1} ({parts[pos]})"
 
 
 class Problem(Model):
@@ -47,23 +95,41 @@ class Problem(Model):
         import cvxpy as cp
 
         t0 = time.perf_counter()
-
-        if not isinstance(objective, (cp.Minimize, cp.Maximize)):
-            raise InvalidProblemError("objective must be cp.Minimize(...) or cp.Maximize(...), "
-                                      f"got {type(objective).__name__}")
-        constraints = list(constraints or [])
-        for i, c in enumerate(constraints):
-            if not isinstance(c, cp.constraints.constraint.Constraint):
-                raise InvalidProblemError(f"constraint {i} is a {type(c).__name__}, not a cvxpy "
-                                          f"constraint (did a comparison evaluate to a bool?)")
-        self.cvxpy_problem = cp.Problem(objective, constraints)
+        if isinstance(objective, cp.Problem):  # the user's own problem object, kept as is
+            if constraints is not None:
+                raise InvalidProblemError("give either a cp.Problem or an objective and "
+                                          "constraints, not both")
+            problem = objective
+        else:
+            if not isinstance(objective, (cp.Minimize, cp.Maximize)):
+                raise InvalidProblemError("objective must be cp.Minimize(...) or cp.Maximize(...) "
+                                          f"(or a cp.Problem), got {type(objective).__name__}")
+            constraints = list(constraints or [])
+            for i, c in enumerate(constraints):
+                if not isinstance(c, cp.constraints.constraint.Constraint):
+                    raise InvalidProblemError(f"constraint {i} is a {type(c).__name__}, not a "
+                                              f"cvxpy constraint (did a comparison evaluate to a "
+                                              f"bool?)")
+            problem = cp.Problem(objective, constraints)
+        #: the cvxpy problem (the user's own object when built with :meth:`from_cvxpy`)
+        self.cvxpy_problem = problem
         self.name = name or "problem"
-        _check_constants(self.cvxpy_problem)
-        self.problem_class, self.kinds = classify(self.cvxpy_problem)
+        _check_constants(problem)
+        self.problem_class, self.kinds = classify(problem)
         self._linear = None
         #: seconds spent constructing (checking and classifying) the model; the first solve
         #: that follows adds it to its timings["model"] and timings["total"]
         self.build_time = self._pending_build_time = time.perf_counter() - t0
+
+    @classmethod
+    def from_cvxpy(cls, problem, name: str | None = None) -> "Problem":
+        """Wrap the user's ``cp.Problem`` itself (not a copy), so cvxpy's own caches on it
+        (its compiled chain, its parametrised program) are the ones reused."""
+        import cvxpy as cp
+
+        if not isinstance(problem, cp.Problem):
+            raise InvalidProblemError(f"from_cvxpy needs a cp.Problem, got {type(problem).__name__}")
+        return cls(problem, name=name)
 
     # ------------------------------------------------------------------ access
     @property
@@ -115,12 +181,15 @@ class Problem(Model):
 
     # ------------------------------------------------------------------ compile
     def compile(self, kind: str, x0: Any = None):
-        """LinearForm ('linear', cached) or NLPForm ('nlp', built at the start point x0)."""
+        """LinearForm ('linear': compiled once, parameter-dependent data re-applied when a
+        parameter changed) or NLPForm ('nlp', built at the start point x0)."""
         if kind == "linear":
             if self._linear is None:
                 from ..ir.cvxpy_linear import compile_linear
 
                 self._linear = compile_linear(self.cvxpy_problem, name=self.name)
+            else:  # re-apply parameter-dependent data whose parameters changed (cheap if none)
+                self._linear.refresh()
             return self._linear
         if kind == "nlp":
             from ..ir.cvxpy_nlp import compile_nlp

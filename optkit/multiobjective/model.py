@@ -7,6 +7,16 @@ Two ways in:
   with ``F(x) -> R^m``, optional Jacobian ``J(x) -> m×n`` and constraints ``cl <= g(x) <= cu``
   (default ``g(x) <= 0``, the usual convention of multiobjective test problems).
 
+Non-finite data are refused at construction with the entry named (a
+:class:`~optkit.errors.DataError`, as ``ok.Problem`` does): NaN/±inf in a constant or parameter of
+an objective or constraint; NaN/±inf in F(x0) or g(x0) of a callback model (x0 is where every
+method starts); NaN in a bound (±inf is "no bound"); NaN/±inf in ``ideal``, ``nadir``, ``scale``,
+``weights``, ``reference`` points, and NaN in ``roi`` (±inf there means "open"). Weights must be
+≥ 0 with a positive sum in every row. A NaN that appears later, at a point a subproblem visits, makes
+that subproblem fail with status NUMERICAL_ERROR (its point is never on the front).
+
+``mode`` is "cvxpy" (expressions in cvxpy algebra) or "callback".
+
 Internally every method minimises ``G = s ⊙ F`` where ``s_i = +1`` for a minimised and ``−1`` for
 a maximised objective; results are reported in user units (F). Preferences and budgets are stored
 on the model: ``ideal``, ``nadir``, ``scale`` (user units), ``weights``, ``reference`` points,
@@ -25,7 +35,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..errors import InvalidProblemError, OptkitError
+from ..bilevel.checks import check_constants, check_vector, first_nonfinite
+from ..errors import DataError, InvalidProblemError, OptkitError
 
 MO_KINDS = frozenset({"multiobjective"})
 
@@ -79,7 +90,9 @@ def _sense(obj) -> int:
                               f"{type(obj).__name__}")
 
 
-def _vec(value, size: int, what: str) -> np.ndarray | None:
+def _vec(value, size: int, what: str, allow_inf: bool = False) -> np.ndarray | None:
+    """A length-``size`` float vector (a scalar is broadcast); NaN (and ±inf unless ``allow_inf``)
+    is a DataError naming ``what`` and the entry."""
     if value is None:
         return None
     arr = np.asarray(value, dtype=float).reshape(-1)
@@ -87,8 +100,19 @@ def _vec(value, size: int, what: str) -> np.ndarray | None:
         arr = np.full(size, float(arr[0]))
     if arr.size != size:
         raise InvalidProblemError(f"{what} has {arr.size} entries, expected {size}")
-    if np.any(np.isnan(arr)):
-        raise InvalidProblemError(f"{what} contains NaN")
+    check_vector(arr, what, allow_inf=allow_inf)
+    return arr
+
+
+def _rows(value, m: int, what: str) -> np.ndarray | None:
+    """Preference points as a k×m array of finite numbers (a single point may be 1-D)."""
+    if value is None:
+        return None
+    arr = np.atleast_2d(np.asarray(value, dtype=float))
+    if arr.ndim != 2 or arr.shape[1] != m:
+        raise InvalidProblemError(f"{what} must have {m} columns (one per objective), got shape "
+                                  f"{np.shape(value)}")
+    check_vector(arr, what)
     return arr
 
 
@@ -122,9 +146,21 @@ class MultiObjective:
         self.nadir = _vec(nadir, mm, "nadir")
         self.scale = _vec(scale, mm, "scale")
         if self.scale is not None and np.any(self.scale <= 0):
-            raise InvalidProblemError("scale must be positive")
-        self.weights = None if weights is None else np.atleast_2d(np.asarray(weights, float))
-        self.reference = None if reference is None else np.atleast_2d(np.asarray(reference, float))
+            j = int(np.flatnonzero(self.scale <= 0)[0])
+            raise DataError(f"scale must be positive, entry {j} is {self.scale[j]}", source="scale",
+                            entry=str(j))
+        self.weights = _rows(weights, mm, "weights")
+        if self.weights is not None:
+            neg = np.argwhere(self.weights < 0)
+            if neg.size:
+                i, j = (int(t) for t in neg[0])
+                raise DataError(f"weights must be nonnegative, row {i} entry {j} is "
+                                f"{self.weights[i, j]}", source="weights", entry=str((i, j)))
+            zero = np.flatnonzero(self.weights.sum(axis=1) <= 0)
+            if zero.size:
+                raise DataError(f"weights row {int(zero[0])} sums to 0", source="weights",
+                                entry=str(int(zero[0])))
+        self.reference = _rows(reference, mm, "reference")
         if roi is not None:
             lo, hi = roi
 
@@ -132,7 +168,7 @@ class MultiObjective:
                 if v is None:
                     return np.full(mm, fill)
                 v = [fill if e is None else e for e in np.atleast_1d(np.asarray(v, object))]
-                return _vec(np.asarray(v, float), mm, what)
+                return _vec(np.asarray(v, float), mm, what, allow_inf=True)
 
             roi = (side(lo, -np.inf, "roi lower"), side(hi, np.inf, "roi upper"))
         self.roi = roi
@@ -159,6 +195,8 @@ class MultiObjective:
             if not isinstance(c, cp.constraints.constraint.Constraint):
                 raise InvalidProblemError(f"constraint {i} is a {type(c).__name__}, not a cvxpy "
                                           "constraint (did a comparison evaluate to a bool?)")
+        check_constants([(f"objective {i}", o) for i, o in enumerate(objectives)]
+                        + [(f"constraint {i}", c) for i, c in enumerate(constraints)])
         self.objectives = objectives
         self.constraints = constraints
         probe = cp.Problem(cp.Minimize(0), constraints + [o.expr == 0 for o in objectives])
@@ -179,8 +217,8 @@ class MultiObjective:
         if n is None:
             raise InvalidProblemError("callback MultiObjective needs n (or x0, or vector bounds)")
         self.n = int(n)
-        self.lb = _vec(lb, self.n, "lb") if lb is not None else np.full(self.n, -np.inf)
-        self.ub = _vec(ub, self.n, "ub") if ub is not None else np.full(self.n, np.inf)
+        self.lb = _vec(lb, self.n, "lb", allow_inf=True) if lb is not None else np.full(self.n, -np.inf)
+        self.ub = _vec(ub, self.n, "ub", allow_inf=True) if ub is not None else np.full(self.n, np.inf)
         if np.any(self.lb > self.ub):
             i = int(np.flatnonzero(self.lb > self.ub)[0])
             raise InvalidProblemError(f"bounds cross at index {i}: {self.lb[i]} > {self.ub[i]}")
@@ -200,10 +238,24 @@ class MultiObjective:
             raise InvalidProblemError(f"a multiobjective problem needs at least 2 objectives, "
                                       f"F(x0) has {f0.size}")
         self.m = f0.size
-        g0 = np.zeros(0) if cons is None else np.asarray(cons(self.x0), float).reshape(-1)
+        bad = first_nonfinite(f0)
+        if bad is not None:
+            j = bad[0][0]
+            raise DataError(f"F(x0)[{j}] = {bad[1]} at the start point x0 of {self.name!r} (every "
+                            f"method starts there; give an x0 where F is finite)",
+                            source=f"objective {j}", entry=str(j))
+        try:
+            g0 = np.zeros(0) if cons is None else np.asarray(cons(self.x0), float).reshape(-1)
+        except Exception as exc:
+            raise InvalidProblemError(f"{self.name}: g(x0) failed: {exc}") from exc
+        bad = first_nonfinite(g0)
+        if bad is not None:
+            j = bad[0][0]
+            raise DataError(f"g(x0)[{j}] = {bad[1]} at the start point x0 of {self.name!r}",
+                            source=f"constraint {j}", entry=str(j))
         self.mc = g0.size
-        self.cl = _vec(cl, self.mc, "cl") if cl is not None else np.full(self.mc, -np.inf)
-        self.cu = _vec(cu, self.mc, "cu") if cu is not None else np.zeros(self.mc)
+        self.cl = _vec(cl, self.mc, "cl", allow_inf=True) if cl is not None else np.full(self.mc, -np.inf)
+        self.cu = _vec(cu, self.mc, "cu", allow_inf=True) if cu is not None else np.zeros(self.mc)
         if senses is None:
             self.senses = np.ones(self.m)
         else:
@@ -291,6 +343,30 @@ class MultiObjective:
             return v
         self.assign(x)
         return max([v] + [float(np.max(c.violation(), initial=0)) for c in self.constraints])
+
+    def scaled_violation(self, x: np.ndarray, g: np.ndarray | None = None) -> float:
+        """Violation at x relative to scale, as front points are judged (docs/multiobjective.md).
+
+        Callback form: every bound lb ≤ xⱼ ≤ ub and row cl ≤ gᵢ(x) ≤ cu violated by r counts
+        r / max(1, |bound|) (the core's rule for bounds; rows are not divided by ‖∇gᵢ‖∞, whose
+        evaluation would cost counted Jacobians). cvxpy form: the largest cvxpy
+        ``constraint.violation()`` divided by max(1, ‖x‖∞). NaN anywhere counts as +inf.
+        """
+        from ..kkt import scaled_violation
+
+        x = np.asarray(x, float)
+        if not np.all(np.isfinite(x)):
+            return float("inf")
+        if self.mode == "callback":
+            if g is None:
+                g = self.values(x)[1]
+            v, _ = scaled_violation(x, self.lb, self.ub, 1.0)
+            if self.mc:
+                v = max(v, scaled_violation(np.asarray(g, float), self.cl, self.cu, 1.0)[0])
+            return float(v)
+        viol = self.violation(x)
+        return float(viol / max(1.0, float(np.max(np.abs(x), initial=0.0)))) \
+            if np.isfinite(viol) else float("inf")
 
     # ------------------------------------------------------------------ cvxpy helpers
     def assign(self, x: np.ndarray) -> None:

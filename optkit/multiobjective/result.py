@@ -1,4 +1,4 @@
-"""``ParetoResult``: the front found by a multiobjective method.
+"""``ParetoResult``: the front found by a multiobjective method — a :class:`~optkit.results.Result`.
 
 ``X`` (k×n) and ``F`` (k×m, user units: a maximised objective is reported as its value) hold the
 nondominated, feasible points only; ``status[i]`` and ``params[i]`` say how point i was produced
@@ -6,6 +6,28 @@ nondominated, feasible points only; ``status[i]`` and ``params[i]`` say how poin
 point evaluated as a solution (dominated ones too). ``complete`` is False whenever the method was
 cut short (budget, time, max_points) or a subproblem failed; ``reasons`` says why.
 Indicators work in minimisation units (G = s ⊙ F) internally, so they are right for any sense.
+
+The Result fields mean, for a front:
+
+- ``termination``: OPTIMAL for a complete nonempty front (every planned subproblem answered);
+  INFEASIBLE for a complete empty one; otherwise what cut it short — EVALUATION_LIMIT
+  (max_evals), TIME_LIMIT, SOLUTION_LIMIT (max_points), NUMERICAL_ERROR (failed subproblems),
+  OTHER_LIMIT (the method's own limit, e.g. dichotomy on a MILP finds supported points only). A
+  heuristic method (NSGA-II) never claims optimality: EVALUATION_LIMIT when it spent its budget.
+- ``kkt``: what optkit measured per point — ``points``, ``feasibility_rel`` (the largest scaled
+  violation over the front, :meth:`MultiObjective.scaled_violation`), ``verified_points`` (points
+  within feas_tol), ``verified_subproblems`` (points whose inner solve optkit itself verified:
+  ``ok.solve`` inner backends; None for SLSQP called directly and heuristic points),
+  ``subproblems``/``failed_subproblems``; ``not_measured``: Pareto criticality of the points.
+- ``primal_status``: FEASIBLE when every point is within feas_tol (NEARLY_FEASIBLE within 100×),
+  NO_SOLUTION for an empty front.
+- ``verified`` (for an OPTIMAL claim): True when the front has at least one point and every point
+  was measured feasible within feas_tol with finite objectives; False when a check fails; None
+  when some point carries no measurement (a front built by hand without ``violations``).
+
+So ``is_solved()`` (the core's rule) means: a complete sweep, at least one point, every point
+verified feasible. ``iterations`` is the number of subproblems, ``evaluations`` the same dict as
+``counts``, ``history`` one :func:`optkit.raw.iteration_record` per subproblem.
 """
 from __future__ import annotations
 
@@ -14,15 +36,22 @@ from typing import Any
 
 import numpy as np
 
+from ..results import Result
+from ..status import PrimalStatus, Termination
+from ..verify import KKTReport, Tolerances
 from . import indicators as ind
 
+_NOT_CRITICALITY = ("front points are not checked for Pareto criticality; each subproblem's own "
+                    "verdict is counted in verified_subproblems")
 
-@dataclass
-class ParetoResult:
+
+@dataclass(repr=False)
+class ParetoResult(Result):
     """Outcome of a Pareto-front search (see module docstring)."""
 
-    X: np.ndarray
-    F: np.ndarray
+    termination: Termination | None = None  # derived from complete/reasons when not given
+    X: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    F: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     status: list = field(default_factory=list)
     params: list = field(default_factory=list)
     method: str = ""
@@ -32,25 +61,116 @@ class ParetoResult:
     nadir: np.ndarray | None = None
     payoff: np.ndarray | None = None
     counts: dict = field(default_factory=dict)
-    timings: dict = field(default_factory=dict)
     seed: int | None = None
     complete: bool = True
     reasons: list = field(default_factory=list)
     archive: dict = field(default_factory=dict)
     subproblems: list = field(default_factory=list)
-    extra: dict = field(default_factory=dict)
-    solver: str = ""
-    solver_version: str = ""
-    message: str = ""
+    violations: np.ndarray | None = None        # per front point: scaled violation (measured)
+    inner_verified: list | None = None          # per front point: the inner solve's verdict
+    heuristic: bool = False                     # a method without an optimality claim
+    tolerances: Tolerances | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.F = np.asarray(self.F, float)
+        self.X = np.asarray(self.X, float)
+        if self.F.ndim == 1:
+            self.F = self.F.reshape(-1, 1) if self.F.size else np.zeros((0, 0))
+        if self.counts and not self.evaluations:
+            self.evaluations = self.counts  # one dict under both names
+        elif self.evaluations and not self.counts:
+            self.counts = self.evaluations
+        self.judge(keep_termination=self.termination is not None)
+
+    # ------------------------------------------------------------------ verdict
+    def _derived_termination(self) -> Termination:
+        if self.complete:
+            if self.heuristic:
+                return Termination.EVALUATION_LIMIT
+            return Termination.OPTIMAL if len(self) else Termination.INFEASIBLE
+        text = " ".join(self.reasons)
+        if "max_evals" in text:
+            return Termination.EVALUATION_LIMIT
+        if "time_limit" in text:
+            return Termination.TIME_LIMIT
+        if "max_points" in text:
+            return Termination.SOLUTION_LIMIT
+        if "supported" in text:
+            return Termination.OTHER_LIMIT
+        return Termination.NUMERICAL_ERROR
+
+    def judge(self, tolerances: Tolerances | None = None, keep_termination: bool = False
+              ) -> "ParetoResult":
+        """(Re)compute termination, kkt, primal_status, verified and iterations from the front
+        and the per-point measurements (see module docstring); returns self."""
+        tol = tolerances or self.tolerances or Tolerances()
+        self.tolerances = tol
+        if not keep_termination or self.termination is None:
+            self.termination = self._derived_termination()
+        k = len(self)
+        values: dict[str, Any] = {"points": k, "complete": bool(self.complete),
+                                  "subproblems": int(self.counts.get("subproblems", 0)),
+                                  "failed_subproblems": int(self.counts.get("failed_subproblems", 0))}
+        not_measured = {"stationarity": _NOT_CRITICALITY, "complementarity": _NOT_CRITICALITY}
+        viol = None if self.violations is None else np.asarray(self.violations, float)
+        finite_F = bool(np.all(np.isfinite(self.F))) if k else True
+        if k and viol is not None and viol.size == k and not np.all(np.isnan(viol)):
+            measured = ~np.isnan(viol)  # NaN: a point archived without a measurement
+            worst_i = int(np.flatnonzero(measured)[np.argmax(viol[measured])])
+            worst = float(viol[worst_i])
+            values["feasibility_rel"] = worst
+            values["verified_points"] = int(np.sum(viol[measured] <= tol.feas))
+            if worst > 0:
+                values["worst"] = f"front point {worst_i}"
+            if not np.all(measured):
+                not_measured["feasibility_rel"] = (f"{int(np.sum(~measured))} point(s) were "
+                                                   "archived without a measured violation")
+        elif k:
+            not_measured["feasibility_rel"] = "per-point violations were not recorded"
+        else:
+            not_measured["feasibility_rel"] = "the front has no point"
+        if self.inner_verified is not None and len(self.inner_verified) == k:
+            measured = [v for v in self.inner_verified if v is not None]
+            values["verified_subproblems"] = int(sum(bool(v) for v in measured))
+            if len(measured) < k:
+                not_measured["verified_subproblems"] = (
+                    f"{k - len(measured)} point(s) come from solves optkit did not verify "
+                    "(SLSQP called directly, heuristic or descent points)")
+        self.kkt = KKTReport(values, not_measured)
+        feas = values.get("feasibility_rel")
+        if k == 0:
+            self.primal_status = PrimalStatus.NO_SOLUTION
+        elif feas is None:
+            self.primal_status = PrimalStatus.FEASIBLE if finite_F else PrimalStatus.INFEASIBLE
+        elif feas <= tol.feas and finite_F:
+            self.primal_status = PrimalStatus.FEASIBLE
+        elif feas <= 100 * tol.feas and finite_F:
+            self.primal_status = PrimalStatus.NEARLY_FEASIBLE
+        else:
+            self.primal_status = PrimalStatus.INFEASIBLE
+        self.iterations = int(self.counts.get("subproblems", 0))
+        if self.termination.claims_optimality:
+            failures = []
+            if k == 0:
+                failures.append("the front has no point")
+            if not finite_F:
+                failures.append("a front point has a non-finite objective value")
+            if feas is not None and not feas <= tol.feas:
+                failures.append(f"scaled violation {feas:.3g} at {values.get('worst', '?')} "
+                                f"> {tol.feas:.0e}")
+            unmeasured = "feasibility_rel" in not_measured and k > 0
+            self.verified = False if failures else (None if unmeasured else True)
+            if failures:
+                note = "optkit's measurement contradicts the claim OPTIMAL: " + "; ".join(failures)
+                self.message = f"{self.message} [{note}]" if self.message else note
+        else:
+            self.verified = None
+        return self
 
     # ------------------------------------------------------------------ basics
     def __len__(self) -> int:
         return int(self.F.shape[0])
-
-    @property
-    def evaluations(self) -> dict:
-        """Alias of ``counts`` (the name single-objective results use)."""
-        return self.counts
 
     @property
     def G(self) -> np.ndarray:
@@ -62,51 +182,10 @@ class ParetoResult:
         s = np.ones(self.F.shape[1]) if self.senses is None else self.senses
         return np.atleast_2d(np.asarray(R, float)) * s
 
-    def is_solved(self) -> bool:
-        """True when the front is nonempty and complete."""
-        return self.complete and len(self) > 0
-
-    # ------------------------------------------------------------------ Result-like view
-    @property
-    def termination(self):
-        """OPTIMAL for a complete nonempty front; otherwise the limit that cut it short
-        (EVALUATION_LIMIT, TIME_LIMIT, ITERATION_LIMIT for max_points) or NUMERICAL_ERROR
-        (failed subproblems); INFEASIBLE for an empty complete front."""
-        from ..status import Termination
-
-        if self.complete:
-            return Termination.OPTIMAL if len(self) else Termination.INFEASIBLE
-        text = " ".join(self.reasons)
-        if "max_evals" in text:
-            return Termination.EVALUATION_LIMIT
-        if "time_limit" in text:
-            return Termination.TIME_LIMIT
-        if "max_points" in text:
-            return Termination.ITERATION_LIMIT
-        return Termination.NUMERICAL_ERROR
-
-    @property
-    def primal_status(self):
-        """FEASIBLE when the front has points (every point is feasible), else NO_SOLUTION."""
-        from ..status import PrimalStatus
-
-        return PrimalStatus.FEASIBLE if len(self) else PrimalStatus.NO_SOLUTION
-
-    @property
-    def objective(self):
-        """A front has no single objective value (None); see F."""
-        return None
-
-    @property
-    def iterations(self) -> int:
-        """Number of subproblems solved."""
-        return int(self.counts.get("subproblems", 0))
-
     def to_dict(self, arrays: bool = False) -> dict:
-        """A JSON-ready summary (with F and X when ``arrays``)."""
-        out = {"termination": str(self.termination), "primal_status": str(self.primal_status),
-               "solver": self.solver, "solver_version": self.solver_version,
-               "message": self.message, **self.summary()}
+        """Result.to_dict plus the front's summary (with F and X when ``arrays``)."""
+        out = super().to_dict(arrays=False)
+        out.update(self.summary())
         if arrays:
             out["F"] = self.F.tolist()
             out["X"] = self.X.tolist()
@@ -167,8 +246,8 @@ class ParetoResult:
         return {"method": self.method, "points": len(self), "complete": self.complete,
                 "reasons": list(self.reasons), "counts": dict(self.counts),
                 "timings": dict(self.timings), "seed": self.seed,
-                "ideal": None if self.ideal is None else self.ideal.tolist(),
-                "nadir": None if self.nadir is None else self.nadir.tolist()}
+                "ideal": None if self.ideal is None else np.asarray(self.ideal).tolist(),
+                "nadir": None if self.nadir is None else np.asarray(self.nadir).tolist()}
 
     # ------------------------------------------------------------------ plots
     def plot(self, reference=None, ax=None, path=None, title: str | None = None, **kw: Any):
@@ -186,5 +265,6 @@ class ParetoResult:
     def __repr__(self) -> str:
         c = self.counts
         return (f"ParetoResult(method={self.method!r}, points={len(self)}, complete={self.complete}"
+                f", termination={self.termination}, verified={self.verified}"
                 f", evaluations={c.get('evaluations')}, subproblems={c.get('subproblems')}"
                 + (f", reasons={self.reasons}" if self.reasons else "") + ")")

@@ -10,9 +10,18 @@ which covers weighted sums (c = w), augmented ε-constraint (c = e_k + ρ Σ_{j�
 rows Ĝ_j ≤ ε_j), Pascoletti–Serafini (min t s.t. Ĝ(x) − t r ≤ a), NBI (max t s.t.
 Ĝ(x) − t n̂ = Φβ, an equality row block) and the gap-filling subproblems (min Ĝ_l s.t.
 Ĝ_j ≤ Ĝ_j(x_r) + δ). :func:`build` turns a template into an ordinary single-objective model:
-an ``ok.Problem`` (cvxpy algebra, so an LP stays an LP) or an ``ok.NLP`` (callbacks); any backend
-solves it by name. ``inner="slsqp"`` instead calls scipy's SLSQP directly on the callback template
-(every evaluation still goes through the model's counter).
+an ``ok.Problem`` (cvxpy algebra, so an LP stays an LP) or an ``ok.NLP`` (callbacks), solved by the
+backend named in ``inner`` or, by default, by the one the registry ranks first for the
+subproblem's class among backends that declare the ``inner-solver`` capability (and ``integer`` for
+a MILP): :func:`pick_inner` asks by capability, never by name. ``inner="slsqp"`` instead calls
+scipy's SLSQP directly on the callback template (every evaluation still goes through the model's
+counter); it is also the fallback for callback subproblems when no NLP backend is installed, as
+cvxpy's own solve (``inner="direct"``) is for conic ones.
+
+Each accepted point is measured (scaled violation, :meth:`MultiObjective.scaled_violation`,
+against feas_tol of :class:`~optkit.verify.Tolerances`) and carries its inner solve's verdict;
+:meth:`Run.finish` hands both to the :class:`ParetoResult`, whose verdict they decide. A point
+whose objectives are not finite is a failed subproblem (status NUMERICAL_ERROR).
 """
 from __future__ import annotations
 
@@ -22,12 +31,17 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import SolverUnavailableError
+from ..raw import iteration_record
+from ..verify import Tolerances
 from .indicators import nondominated_mask
 from .model import BudgetExhausted, MultiObjective, SubproblemBudget
 from .result import ParetoResult
 
 LINEAR = ("lp", "milp", "qp")
 INFEASIBLE = ("INFEASIBLE", "LOCALLY_INFEASIBLE", "INFEASIBLE_OR_UNBOUNDED")
+#: inner modes that are not registered backends: scipy's SLSQP on the template, cvxpy's own solve
+SLSQP, DIRECT = "slsqp", "direct"
 
 
 @dataclass
@@ -63,6 +77,8 @@ class Sub:
     status: str
     message: str = ""
     t: float | None = None
+    violation: float | None = None   # scaled violation at x, measured by optkit
+    verified: bool | None = None     # the inner solve's verdict (None: not an ok.solve)
 
 
 def single_thread(fn, *args, **kw):
@@ -76,27 +92,27 @@ def single_thread(fn, *args, **kw):
 
 
 # ---------------------------------------------------------------------------- inner solver choice
-def _available(name: str) -> bool:
-    from .. import registry
-
-    try:
-        return registry.get(name).is_available()
-    except Exception:
-        return False
-
-
 def pick_inner(inner: str | None, klass: str) -> str:
-    """The inner solver for a subproblem of class ``klass`` (lp, milp, qp, conic, nlp)."""
+    """The inner solver for a subproblem of class ``klass`` (lp, milp, qp, conic, nlp).
+
+    ``inner`` when given; otherwise the available backend with the highest declared priority for
+    ``klass`` among those declaring the ``inner-solver`` capability (and ``integer`` for MILP),
+    through :func:`optkit.registry.best_for`. With none: :data:`DIRECT` (cvxpy's own solve) for
+    conic subproblems, :data:`SLSQP` for NLP ones.
+    """
     if inner not in (None, "auto"):
         return inner
-    if klass in LINEAR:
-        return "highs"
-    if klass == "conic":
-        return "cvxpy" if _available("cvxpy") else "cvxpy-direct"
-    for name in ("ipopt", "scipy"):
-        if _available(name):
-            return name
-    return "slsqp"
+    from .. import registry
+
+    need = {"inner-solver"} | ({"integer"} if klass in ("milp", "miqp") else set())
+    try:
+        return registry.best_for(klass, require=frozenset(need)).name
+    except SolverUnavailableError:
+        if klass == "conic":
+            return DIRECT
+        if klass == "nlp":
+            return SLSQP
+        raise
 
 
 # ---------------------------------------------------------------------------- reference sets
@@ -170,11 +186,16 @@ class Run:
         self.solver_options = dict(options.solver_options)
         self.verbose = options.verbose
         self.counter = model.reset(self.max_evals if model.mode == "callback" else None)
+        self.tolerances = Tolerances.from_options(options)
         self.X: list = []
         self.G: list = []
         self.status: list = []
         self.params: list = []
+        self.viol: list = []
+        self.verified: list = []
         self.log: list = []
+        self.history: list = []
+        self._inner: dict = {}
         self.reasons: list = []
         self.failed = 0
         self.m = model.m
@@ -183,8 +204,14 @@ class Run:
         self.payoff = None
         self.inner_used: set = set()
         self.stopped: str | None = None
-        self.feas_tol = g("feas_tol", None) or 1e-6
+        self.feas_tol = self.tolerances.feas
         self.anchor_starts = g("anchor_starts", None)
+
+    def inner_for(self, klass: str) -> str:
+        """The inner solver for class ``klass`` (cached per run; see :func:`pick_inner`)."""
+        if klass not in self._inner:
+            self._inner[klass] = pick_inner(self.inner, klass)
+        return self._inner[klass]
 
     # --------------------------------------------------------------- budgets
     def elapsed(self) -> float:
@@ -251,6 +278,13 @@ class Run:
             self.counter.sub_limit = None
         self.log.append({"params": params, "status": sub.status, "message": sub.message,
                          "evaluations": self.counter.total - before})
+        value = None
+        if sub.G is not None and np.all(np.isfinite(sub.G)):
+            value = float(np.asarray(scal.c) @ self.norm(sub.G) + scal.ct * (sub.t or 0.0))
+        self.history.append(iteration_record(
+            len(self.log), objective=value, primal_infeasibility=sub.violation,
+            evaluations=self.counter.total, time=self.elapsed(), status=sub.status,
+            archive=len(self.X) + int(bool(record and sub.feasible and sub.x is not None))))
         if expect_infeasible and sub.status in INFEASIBLE:
             sub.ok = True
         if not sub.ok:
@@ -258,32 +292,54 @@ class Run:
             if self.failed <= 3:
                 self.reasons.append(f"subproblem {params} failed: {sub.status} {sub.message}".strip())
         if record and sub.feasible and sub.x is not None:
-            self.add(sub.x, sub.G, sub.status, params)
+            self.add(sub.x, sub.G, sub.status, params, sub.violation, sub.verified)
         return sub
 
-    def add(self, x, G, status, params) -> None:
+    def add(self, x, G, status, params, violation: float | None = None,
+            verified: bool | None = None) -> None:
+        """Archive a feasible point with its measured scaled violation and inner verdict."""
         self.X.append(np.asarray(x, float))
         self.G.append(np.asarray(G, float))
         self.status.append(status)
         self.params.append(params)
+        self.viol.append(np.nan if violation is None else float(violation))
+        self.verified.append(verified)
+
+    def add_sub(self, sub: Sub, params) -> None:
+        """Archive a subproblem's point (see :meth:`add`)."""
+        self.add(sub.x, sub.G, sub.status, params, sub.violation, sub.verified)
+
+    def _nonfinite(self, x: np.ndarray, G: np.ndarray) -> Sub | None:
+        """A failed Sub when some objective is not finite at x (NaN produced mid-solve)."""
+        if np.all(np.isfinite(G)):
+            return None
+        j = int(np.flatnonzero(~np.isfinite(G))[0])
+        name = self.model.names[j] if j < len(self.model.names) else f"objective {j}"
+        return Sub(None, None, False, False, "NUMERICAL_ERROR",
+                   f"objective {name} is {G[j]} at the subproblem's point")
 
     def _solve_callback(self, scal: Scalarization, x0, t0) -> Sub:
         mdl = self.model
         x0 = mdl.x0 if x0 is None else np.clip(np.asarray(x0, float), mdl.lb, mdl.ub)
         if scal.has_t and t0 is None:
             t0 = 0.0
-        inner = pick_inner(self.inner, "nlp")
+        inner = self.inner_for("nlp")
         self.inner_used.add(inner)
-        if inner == "slsqp":
+        verified = None
+        if inner == SLSQP:
             x, t, status, ok, msg = _slsqp(mdl, scal, self, x0, t0)
         else:
-            x, t, status, ok, msg = _registry_nlp(mdl, scal, self, x0, t0, inner)
+            x, t, status, ok, msg, verified = _registry_nlp(mdl, scal, self, x0, t0, inner)
         if x is None:
             return Sub(None, None, False, False, status, msg)
         x = np.clip(x, mdl.lb, mdl.ub)
         G, g = mdl.values(x)
-        feas = mdl.violation(x, g) <= self.feas_tol and bool(np.all(np.isfinite(G)))
-        return Sub(x, G, feas, ok and feas, status, msg, t)
+        bad = self._nonfinite(x, G)
+        if bad is not None:
+            return bad
+        viol = mdl.scaled_violation(x, g)
+        feas = viol <= self.feas_tol
+        return Sub(x, G, feas, ok and feas, status, msg, t, viol, verified)
 
     def _solve_cvxpy(self, scal: Scalarization, x0) -> Sub:
         import cvxpy as cp
@@ -318,12 +374,13 @@ class Run:
                 cons.append(t <= scal.t_bounds[1])
         obj = obj if not isinstance(obj, int) else cp.Constant(0.0)
         sub = Problem(cp.Minimize(obj), cons, name=f"{mdl.name}-{self.method}")
-        inner = pick_inner(self.inner, sub.problem_class)
+        inner = self.inner_for(sub.problem_class)
         self.inner_used.add(inner)
         opts: dict[str, Any] = {}
         if self.time_limit is not None:
             opts["time_limit"] = max(self.time_limit - self.elapsed(), 1e-3)
-        if inner == "cvxpy-direct":
+        verified = None
+        if inner == DIRECT:
             try:
                 sub.cvxpy_problem.solve()
                 st = sub.cvxpy_problem.status
@@ -349,11 +406,16 @@ class Run:
             status = str(res.termination)
             if res.x is None or not res.is_solved():
                 return Sub(None, None, False, False, status, res.message)
+            verified = res.verified
             vals = [res.value(v) for v in mdl.variables]
             x = np.concatenate([np.asarray(v, float).reshape(-1, order="F") for v in vals])
         G = mdl.G_cvxpy(x)
-        feas = mdl.violation(x) <= self.feas_tol * (1 + float(np.max(np.abs(x), initial=0)))
-        return Sub(x, G, feas, feas, status, "")
+        bad = self._nonfinite(x, G)
+        if bad is not None:
+            return bad
+        viol = mdl.scaled_violation(x)
+        feas = viol <= self.feas_tol
+        return Sub(x, G, feas, feas, status, "", None, viol, verified)
 
     # --------------------------------------------------------------- anchors / payoff
     def anchors(self, rho: float = 1e-2, x0=None, starts: int | None = None,
@@ -393,7 +455,11 @@ class Run:
         return subs
 
     # --------------------------------------------------------------- result
-    def finish(self, planned_left: int = 0, extra: dict | None = None) -> ParetoResult:
+    def finish(self, planned_left: int = 0, extra: dict | None = None,
+               heuristic: bool = False) -> ParetoResult:
+        """The ParetoResult: nondominated archived points (ROI-filtered, near-duplicates
+        dropped), completeness and reasons, counts, per-point measurements and history; its
+        verdict is decided by :meth:`ParetoResult.judge` with this run's tolerances."""
         mdl = self.model
         s = mdl.senses
         X = np.array(self.X) if self.X else np.zeros((0, mdl.n))
@@ -431,6 +497,7 @@ class Run:
         counts["failed_subproblems"] = self.failed
         counts["derivatives"] = mdl.derivatives
         order = idx[np.lexsort(G[idx].T[::-1])] if len(idx) else idx
+        viol = np.asarray(self.viol, float)[order] if len(order) else np.zeros(0)
         return ParetoResult(
             X=X[order], F=G[order] * s, status=[self.status[i] for i in order],
             params=[self.params[i] for i in order], method=self.method, names=list(mdl.names),
@@ -439,7 +506,9 @@ class Run:
             timings={"total": self.elapsed()}, seed=self.seed, complete=bool(complete),
             reasons=reasons, archive={"X": X, "F": G * s, "status": list(self.status)},
             subproblems=self.log, extra={"inner": sorted(self.inner_used), **(extra or {})},
-            solver=self.method,
+            solver=self.method, history=self.history, heuristic=heuristic,
+            violations=viol, inner_verified=[self.verified[i] for i in order],
+            tolerances=self.tolerances,
             message="complete" if complete else "; ".join(reasons))
 
 
@@ -524,7 +593,8 @@ def _slsqp(mdl, scal, run: Run, x0, t0):
 
 
 def _registry_nlp(mdl, scal, run: Run, x0, t0, inner: str):
-    """Build an ``ok.NLP`` from the template and solve it with backend ``inner`` by name."""
+    """Build an ``ok.NLP`` from the template and solve it with backend ``inner`` (a name the
+    registry chose, or the user's ``inner``); returns (x, t, status, ok, message, verified)."""
     from .. import solve as ok_solve
     from ..modeling import NLP
 
@@ -543,7 +613,7 @@ def _registry_nlp(mdl, scal, run: Run, x0, t0, inner: str):
     if mdl.counter.exhausted:
         raise BudgetExhausted("evaluation budget exhausted inside a subproblem")
     if res.x is None:
-        return None, None, str(res.termination), False, res.message
+        return None, None, str(res.termination), False, res.message, res.verified
     z = np.asarray(res.x, float)
     return (z[:mdl.n], (float(z[mdl.n]) if scal.has_t else None), str(res.termination),
-            bool(res.is_solved()), res.message)
+            bool(res.is_solved()), res.message, res.verified)

@@ -11,8 +11,10 @@ are importable in any worker process:
   under a memory cap; it refuses to run without one (RLIMIT_AS unlimited), returning ERROR,
   so it can never take a machine down.
 - ``RaiseBackend``   raises RuntimeError — an ERROR row (the exception text in the message).
-- ``SlowBackend``    sleeps ``delay`` seconds (option, default 0.3) then solves with HiGHS: a
-  well-behaved but slow backend for interruption tests.
+- ``SlowBackend``    sleeps ``delay`` seconds (option, default 0.3) then solves with the
+  default backend of the problem's class (asked of the registry by priority: HiGHS here), whose
+  answer it reports through that backend's status table: a well-behaved but slow backend for
+  interruption tests.
 """
 from __future__ import annotations
 
@@ -97,17 +99,18 @@ class RaiseBackend(_Faulty):
 
 
 class SlowBackend(_Faulty):
-    """Sleeps, then solves with HiGHS (through the registry)."""
+    """Sleeps, then solves with the registry's default backend for the class (see module doc)."""
 
     name = "slow"
     options = {"delay": 0.3}
 
     def solve_linear(self, form, options: SolveOptions) -> Result:
         from optkit import registry
+        from optkit.finish import to_result
 
         time.sleep(float(options.get("delay", 0.3)))
-        highs = registry.get("highs")
-        res = highs.solve_linear(form, options)
+        inner = registry.best_for(form.problem_class, exclude=(self.name,))
+        res = to_result(inner.solve_linear(form, options), inner)
         res.solver = self.name
         print(f"slow backend done in pid {os.getpid()}", file=sys.stderr, flush=True)
         return res
