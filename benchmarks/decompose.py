@@ -105,7 +105,8 @@ def run(kind: str, blocks: int, n: int, repeat: int, whole: bool, limit: float) 
             assert abs(res.objective - ref) <= 1e-7 * max(1.0, abs(ref)), (res.objective, ref)
             tm, bt = res.timings, [b["time"] for b in res.extra["blocks"]]
             print(f"{kind} decompose, {workers} worker(s) {t:8.2f} s  objective "
-                  f"{res.objective:.10g}; blocks {min(bt):.2f}–{max(bt):.2f} s, Σ {sum(bt):.2f} s; "
+                  f"{res.objective:.10g}; blocks {min(bt):.2f}–{max(bt):.2f} s, Σ {sum(bt):.2f} s "
+                  f"(CPU Σ {sum(b['cpu'] for b in res.extra['blocks']):.2f} s); "
                   f"build {tm['build']:.2f} s; load {os.getloadavg()[0]:.2f}", flush=True)
             if t < best[workers][0]:
                 best[workers] = (t, res)

@@ -58,6 +58,18 @@ def to_result(raw: RawSolution | Result, backend: Any) -> Result:
                   dual_bound=raw.dual_bound)
 
 
+def primal_status_from(feas_rel: float, integrality: float, tol: Tolerances) -> PrimalStatus:
+    """The one rule: FEASIBLE within feas_tol (and integral within int_tol), NEARLY_FEASIBLE
+    within 100·feas_tol, INFEASIBLE otherwise (NaN counts as infeasible)."""
+    if not np.isfinite(feas_rel) or not integrality <= tol.integrality:
+        return PrimalStatus.INFEASIBLE
+    if feas_rel <= tol.feas:
+        return PrimalStatus.FEASIBLE
+    if feas_rel <= 100 * tol.feas:
+        return PrimalStatus.NEARLY_FEASIBLE
+    return PrimalStatus.INFEASIBLE
+
+
 def measure(result: Result, form: Any, tolerances: Tolerances | None = None) -> Result:
     """Fill ``kkt``, ``primal_status`` and ``verified`` from optkit's own measurement at result.x."""
     tol = tolerances or Tolerances()
@@ -106,14 +118,7 @@ def measure(result: Result, form: Any, tolerances: Tolerances | None = None) -> 
     result.kkt = report
     feas_rel = values.get("feasibility_rel", np.inf)
     integ = values.get("integrality") or 0.0
-    if not np.isfinite(feas_rel):
-        result.primal_status = PrimalStatus.INFEASIBLE
-    elif feas_rel <= tol.feas and integ <= tol.integrality:
-        result.primal_status = PrimalStatus.FEASIBLE
-    elif feas_rel <= 100 * tol.feas and integ <= tol.integrality:
-        result.primal_status = PrimalStatus.NEARLY_FEASIBLE
-    else:
-        result.primal_status = PrimalStatus.INFEASIBLE
+    result.primal_status = primal_status_from(feas_rel, integ, tol)
     if claims:
         ok, failures = judge(report, tol)
         result.verified = ok

@@ -7,7 +7,8 @@ declared status table — and ``primal_status`` what the point is, as optkit mea
 contradicts the claim (``message`` says which residual failed by how much), None when nothing was
 claimed or nothing could be measured. ``is_solved()`` needs both the claim and ``verified``.
 ``iterations`` counts the main algorithm's iterations, ``nodes`` branch-and-bound nodes;
-``native_status``/``native_status_text`` keep the solver's own status. ``objective`` is
+``native_status``/``native_status_text`` keep the solver's own status; ``mip_gap`` is the solver's
+relative gap and ``dual_bound`` its best bound, in user units like ``objective``. ``objective`` is
 in user units (a maximisation is reported as a maximum). ``y`` are the multipliers of the compiled
 form's rows under L = f + yᵀc (see :mod:`optkit.ir`); ``dual(constraint)`` gives them per user
 constraint in cvxpy's sign convention. ``kkt`` holds residuals measured by optkit (see

@@ -126,6 +126,8 @@ def solve(problem: Any, solver: str | None = None, decompose: bool = False,
             res.message = (res.message + " " if res.message else "") + \
                 f"[finite differences for: {', '.join(fd)}]"
     model.bind(res, compiled)
+    if res.dual_bound is not None:  # RawSolution gives it in form units (minimisation)
+        res.dual_bound = float(getattr(form, "sense", getattr(compiled, "sense", 1))) * res.dual_bound
     t3 = time.perf_counter()
     res.timings.update({"model": model_time, "build": t1 - t0, "solve": t2 - t1,
                         "finish": t3 - t2, "total": t3 - t_start + model_time})

@@ -378,16 +378,10 @@ def verdict(report: KKTReport, termination: Termination, tolerances: Tolerances
     if feas is None:
         return PrimalStatus.NO_SOLUTION, (False if termination.claims_optimality else None), \
             ["no point was measured"]
-    integ = report.get("integrality") or 0.0
+    from optkit.finish import primal_status_from
+
     tol = tolerances
-    if not np.isfinite(feas):
-        status = PrimalStatus.INFEASIBLE
-    elif feas <= tol.feas and integ <= tol.integrality:
-        status = PrimalStatus.FEASIBLE
-    elif feas <= 100 * tol.feas and integ <= tol.integrality:
-        status = PrimalStatus.NEARLY_FEASIBLE
-    else:
-        status = PrimalStatus.INFEASIBLE
+    status = primal_status_from(feas, report.get("integrality") or 0.0, tol)
     if not termination.claims_optimality:
         return status, None, []
     ok, failures = judge(report, tol)

@@ -56,20 +56,15 @@ once cvxpy has picked it. Native output is silenced unless ``verbose`` (:func:`q
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import difflib
-import io
-import os
-import sys
-import threading
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from optkit.native import quiet_native
 from optkit.backend import LINEAR_CLASSES, Backend
 from optkit.errors import OptionError, UnsupportedProblemError
 from optkit.finish import to_result
@@ -379,54 +374,6 @@ def run_cvxpy(problem, options: SolveOptions, is_mip: bool = False) -> CvxpyRun:
     return run
 
 
-_QUIET_LOCK = threading.Lock()
-_QUIET = {"depth": 0, "saved_fd": None, "saved_stdout": None}
-
-
-@contextlib.contextmanager
-def quiet_native() -> Iterator[None]:
-    """Silence a native library's output to stdout inside the block.
-
-    Both channels a native solver uses are closed: file descriptor 1 (C ``printf``; redirected
-    to the null device, whatever ``sys.stdout`` is — under pytest or Jupyter it is not fd 1) and
-    ``sys.stdout`` (extensions that print through Python, e.g. OSQP's polishing note). The C
-    runtime's stdout buffer is flushed before fd 1 is restored, so buffered text cannot escape
-    after the block. Nested and concurrent blocks share one redirection (reference count under
-    a lock): the first entry saves the real stdout, the last exit restores it. stderr is left
-    alone (errors stay visible).
-    """
-    with _QUIET_LOCK:
-        if _QUIET["depth"] == 0:
-            try:
-                sys.stdout.flush()
-            except (AttributeError, OSError, ValueError):
-                pass
-            try:
-                saved = os.dup(1)
-                null = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(null, 1)
-                os.close(null)
-            except OSError:  # no fd 1 in this process: only the Python channel is closed
-                saved = None
-            _QUIET["saved_fd"], _QUIET["saved_stdout"] = saved, sys.stdout
-            sys.stdout = io.StringIO()
-        _QUIET["depth"] += 1
-    try:
-        yield
-    finally:
-        with _QUIET_LOCK:
-            _QUIET["depth"] -= 1
-            if _QUIET["depth"] == 0:
-                try:
-                    ctypes.CDLL(None).fflush(None)
-                except (OSError, AttributeError):  # no C runtime to flush here
-                    pass
-                sys.stdout = _QUIET["saved_stdout"]
-                saved = _QUIET["saved_fd"]
-                if saved is not None:
-                    os.dup2(saved, 1)
-                    os.close(saved)
-                _QUIET["saved_fd"] = _QUIET["saved_stdout"] = None
 
 
 #: cvxpy statuses that claim unboundedness without showing a feasible point

@@ -111,8 +111,8 @@ MAX_RESTARTS = 3
 
 
 def _quiet_native():
-    """The backends' one silencer of native stdout (:func:`optkit.solvers.cvxpy_backend.quiet_native`)."""
-    from optkit.solvers.cvxpy_backend import quiet_native
+    """The one silencer of native stdout (:func:`optkit.native.quiet_native`)."""
+    from optkit.native import quiet_native
 
     return quiet_native()
 
@@ -289,7 +289,7 @@ def _parse_option_doc(text: str) -> dict[str, str]:
 def ipopt_option_doc() -> dict[str, str] | None:
     """IPOPT's documented options {name: range/default/values}, read once per process by a
     zero-iteration run with ``print_options_documentation`` written to a temporary file (about
-    3 ms); None when that is not possible here."""
+    10-20 ms); None when that is not possible here."""
     global _OPTION_DOC
     if _OPTION_DOC is not None:
         return _OPTION_DOC or None

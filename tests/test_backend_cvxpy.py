@@ -524,7 +524,7 @@ def test_solver_options_names_are_checked_for_the_chosen_solver():
 
 
 def test_mip_counters_and_gap():
-    # a MILP through HiGHS reports nodes and a dual bound (form units): max 5a + 4b + 3c with
+    # a MILP through HiGHS reports nodes and a dual bound (user units, like the objective): max 5a + 4b + 3c with
     # 2a + 3b + c <= 4 over binaries is 8 at (1, 0, 1)
     z = cp.Variable(3, boolean=True)
     prob = ok.Problem(cp.Maximize(np.array([5, 4, 3]) @ z), [np.array([[2, 3, 1]]) @ z <= 4])
@@ -532,5 +532,5 @@ def test_mip_counters_and_gap():
     assert res.termination == Termination.OPTIMAL and res.objective == pytest.approx(8.0)
     assert res.nodes is not None and res.nodes >= 0
     assert res.mip_gap == pytest.approx(0.0, abs=1e-9)
-    assert res.dual_bound == pytest.approx(-8.0, abs=1e-6)    # form units: min −(5a + 4b + 3c)
+    assert res.dual_bound == pytest.approx(8.0, abs=1e-6)     # user units: a bound on the maximum
     assert res.kkt["mip_gap_rel"] == pytest.approx(0.0, abs=1e-9)   # the core's own gap

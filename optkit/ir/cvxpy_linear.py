@@ -213,11 +213,17 @@ def _sum_csr(mats: list, shape: tuple) -> sp.csr_matrix | None:
 
 
 def _as_matrix(value) -> sp.csr_matrix:
-    """A constant operand of ``@`` as CSR (1-D → one row)."""
+    """A constant operand of ``@`` as CSR (1-D → one row); dense input in one pass."""
     if sp.issparse(value):
         return sp.csr_matrix(value, dtype=float)
-    arr = np.asarray(value, dtype=float)
-    return sp.csr_matrix(arr.reshape(1, -1) if arr.ndim <= 1 else arr)
+    arr = _dense(value)
+    arr = arr.reshape(1, -1) if arr.ndim <= 1 else arr
+    mask = arr != 0
+    indptr = np.zeros(arr.shape[0] + 1, dtype=np.int64)
+    np.cumsum(mask.sum(axis=1), out=indptr[1:])
+    cols = np.nonzero(mask)[1]
+    itype = np.int32 if max(arr.shape[1], cols.size) < 2**31 - 1 else np.int64
+    return sp.csr_matrix((arr[mask], cols.astype(itype), indptr.astype(itype)), shape=arr.shape)
 
 
 _LEAVES: tuple = ()
@@ -692,6 +698,8 @@ class DirectLinear:
     def _stack(self) -> sp.csr_matrix:
         if not self.pieces:
             return sp.csr_matrix((0, self.N))
+        if len(self.pieces) == 1:  # a copy: the form's data are updated in place later
+            return self.pieces[0].J.copy()
         return sp.vstack([p.J for p in self.pieces], format="csr")
 
     # ------------------------------------------------------------------ parameters
