@@ -49,6 +49,9 @@ class Backend:
     priority: ClassVar[dict[str, float]] = {}
     capabilities: ClassVar[frozenset[str]] = frozenset()
     extra_name: ClassVar[str] = ""  # the pip extra that brings the backend's native code
+    #: the tolerance the method aims at when no ``tol`` is given (None: a mature solver's own
+    #: tight defaults); optkit's verdict then uses it (:meth:`optkit.verify.Tolerances.from_options`)
+    default_tol: ClassVar[float | None] = None
 
     def priority_for(self, model) -> float | None:
         """Rank of this backend as the default for ``model`` (None: never chosen by default)."""

@@ -135,7 +135,7 @@ def measure(result: Result, form: Any, tolerances: Tolerances | None = None) -> 
 def finish(raw: RawSolution | Result, form: Any, backend: Any, options: Any = None) -> Result:
     """Map, measure and judge one backend answer (see module docstring)."""
     result = to_result(raw, backend)
-    return measure(result, form, Tolerances.from_options(options))
+    return measure(result, form, Tolerances.from_options(options, getattr(backend, "default_tol", None)))
 
 
 def presolve_verdict(form: Any) -> Result | None:

@@ -117,7 +117,7 @@ def solve(problem: Any, solver: str | None = None, decompose: bool = False,
                    else backend.solve_nlp(form, opts), backend)
     t2 = time.perf_counter()
     if early is None or early.x is not None:
-        _measure(res, form, Tolerances.from_options(opts))
+        _measure(res, form, Tolerances.from_options(opts, backend.default_tol))
     if hasattr(form, "counts"):
         res.evaluations = {**dict(form.counts), **res.evaluations}
         if any(v != "exact" for v in form.derivatives.values()):

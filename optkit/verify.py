@@ -41,9 +41,13 @@ class Tolerances:
     mip_gap: float = DEFAULT_MIP_GAP
 
     @classmethod
-    def from_options(cls, options: Any) -> "Tolerances":
-        """Tolerances for a solve with these :class:`~optkit.options.SolveOptions`."""
+    def from_options(cls, options: Any, default_tol: float | None = None) -> "Tolerances":
+        """Tolerances for a solve with these :class:`~optkit.options.SolveOptions`; a method whose
+        own default tolerance is looser (``Backend.default_tol``) is judged at that level when no
+        ``tol`` was given."""
         tol = getattr(options, "tol", None)
+        if tol is None:
+            tol = default_tol
         feas = getattr(options, "feas_tol", None)
         opt = getattr(options, "opt_tol", None)
         integ = getattr(options, "int_tol", None)

@@ -206,6 +206,7 @@ class SketchNewtonBackend(Backend):
     """AdaSketch-Newton: adaptive inexact Newton with sketch-and-project on an exact AL merit."""
 
     name = "sketch-newton"
+    default_tol = COMMON_DEFAULTS["tol"]  # the paper's KKT target, 1e-4
     accepts = frozenset({"nlp-equality", "nlp"})
     requires = ()
     description = ("AdaSketch-Newton (Hong-Na-Mahoney-Kolar 2023): minimize f(x) s.t. c(x) = 0, "

@@ -29,9 +29,13 @@ def test_folder_batch_agrees_with_manifest(tmp_path, mps_dir):
                         store=store, progress=False)
     lib = ok.problems.load(f"folder:{mps_dir}")
     assert runs.jobs == 2 * len(lib) and runs.ran == runs.jobs and len(runs) == runs.jobs
-    bad = [(r["instance"], r["label"], r["status"], r["objective"]) for r in runs
-           if verdict(r) != "correct"]
-    assert bad == []
+    bad = [(r["instance"], r["label"], r["status"]) for r in runs if verdict(r) != "correct"]
+    # the one known contradiction (tests/test_manifest.py): Clarabel through cvxpy claims optimal
+    # on shell.mps while row 2 is violated by 4e-3 of its own scale; the batch keeps the claim in
+    # `termination` and marks the row UNVERIFIED — never a "correct" answer
+    assert bad == [("shell", "cvxpy", "UNVERIFIED")]
+    shell = next(r for r in runs if r["instance"] == "shell" and r["label"] == "cvxpy")
+    assert shell["termination"] == "OPTIMAL" and verdict(shell) == "failed"
     by = {(r["instance"], r["solver"]): r for r in runs}
     assert by[("afiro", "highs")]["objective"] == pytest.approx(-464.7531428571, rel=1e-9)
     assert by[("lseu", "cvxpy")]["objective"] == pytest.approx(1120.0, rel=1e-6)

@@ -42,13 +42,14 @@ def test_singular_jacobian_status():
     res = ok.solve(hs_eq.build("PRICE4NE"), "sketch-newton")   # J(1, 1) has equal rows
     assert res.termination == Termination.NUMERICAL_ERROR
     assert "singular constraint Jacobian" in res.message
-    # more constraints than variables: GGᵀ is always singular
+    # more constraints than variables: GGᵀ is singular for every value of J — structurally
+    # singular, so it is refused before any Newton iteration, with the rows named
     nlp = ok.NLP([1.0], lambda x: x[0] ** 2, lambda x: 2 * x,
                  lambda x: np.array([x[0] - 1, 2 * x[0] - 2]), lambda x: np.array([[1.0], [2.0]]),
                  lambda x, y: np.array([[2.0]]))
     res = ok.solve(nlp, "exact-newton")
-    assert res.termination == Termination.NUMERICAL_ERROR
-    assert "singular constraint Jacobian" in res.message
+    assert res.termination == Termination.INVALID_PROBLEM and res.iterations == 0
+    assert "structurally singular equality Jacobian: row 1" in res.message
 
 
 def test_inequality_and_bounds_refused():

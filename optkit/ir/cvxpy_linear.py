@@ -523,7 +523,8 @@ class _Reader:
             o, k = a.var, a.k
             if Pm is not None:
                 C = Pm.tocoo()
-                H = sp.csr_matrix((s * C.data, (C.row + o, C.col + o)), shape=(N, N))
+                H = sp.csr_matrix((C.data * s if s != 1.0 else C.data, (C.row + o, C.col + o)),
+                                  shape=(N, N))
             else:
                 d = np.full(k, s) if w is None else s * w
                 H = sp.csr_matrix((d, (np.arange(o, o + k), np.arange(o, o + k))), shape=(N, N))
@@ -533,11 +534,13 @@ class _Reader:
         J = a.J
         JT = J.T.tocsr()
         if Pm is not None:
-            H = (JT @ (Pm @ J)).tocsr() * s
+            H = (JT @ (Pm @ J)).tocsr()
         elif w is not None:
-            H = (JT @ sp.diags(w) @ J).tocsr() * s
+            H = (JT @ _scale_rows(_Aff(J.shape[0], N, J=J), w).J).tocsr()
         else:
-            H = (JT @ J).tocsr() * s
+            H = (JT @ J).tocsr()
+        if s != 1.0:
+            H.data *= s
         g = 2 * s * (JT @ Pr)
         return H, np.asarray(g).reshape(-1), g0
 
@@ -663,7 +666,8 @@ class DirectLinear:
     def _objective(self) -> tuple[np.ndarray, sp.csr_matrix | None, float]:
         H, g, g0 = self.reader.quad(self.problem.objective.args[0])
         s = float(self.sense)
-        Q = None if H is None or H.nnz == 0 else (2.0 * s) * H
+        # a new matrix: H may be a cached subexpression's own (never scaled in place)
+        Q = None if H is None or H.nnz == 0 else H * (2.0 * s)
         return s * g, Q, s * g0
 
     def _bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
