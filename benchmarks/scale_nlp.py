@@ -6,7 +6,9 @@ Models (both written with cvxpy):
       min h Σ (x_k − ½)² + h Σ u_k²  s.t.  x_{k+1} − x_k = h(−sin x_k + u_k),  x_0 = 1,  |u_k| ≤ 2
   (n = 2N + 1 variables, m = N + 1 rows);
 - ``sliced``: min Σ e^{0.1 x} + Σ (x − 1)² + ¼ Σ sin(2 x[1::2])
-      s.t.  x[:-1]∘x[1:] ≥ 0.1,  x[1:] − x[:-1] ≥ −1   (n = N, m = 2N − 2).
+      s.t.  x[:-1]∘x[1:] ≥ 0.1,  x[1:] − x[:-1] ≥ −1   (n = N, m = 2N − 2);
+- ``ocp_loop``: ``ocp`` written with a Python loop, one scalar constraint per step (only up to
+  ``--loop-max``: cvxpy itself needs seconds to build 10⁴ scalar constraints).
 
 Routes, each measured in a fresh interpreter (so peak memory and first-touch costs are its own):
 
@@ -60,7 +62,18 @@ def sliced(N: int):
     return obj, [cp.multiply(x[:-1], x[1:]) >= 0.1, x[1:] - x[:-1] >= -1]
 
 
-MODELS = {"ocp": ocp, "sliced": sliced}
+def ocp_loop(N: int):
+    """``ocp`` written the way many people write it: one scalar constraint per step."""
+    import cvxpy as cp
+
+    h = 1.0 / N
+    x = cp.Variable(N + 1)
+    u = cp.Variable(N, bounds=[-2, 2])
+    cons = [x[k + 1] - x[k] == h * (-cp.nlp.sin(x[k]) + u[k]) for k in range(N)] + [x[0] == 1]
+    return cp.Minimize(h * cp.sum_squares(x - 0.5) + h * cp.sum_squares(u)), cons
+
+
+MODELS = {"ocp": ocp, "sliced": sliced, "ocp_loop": ocp_loop}
 
 
 # ============================================================================ raw cyipopt
@@ -154,7 +167,7 @@ class RawSliced:
         return np.concatenate([d, lam[:self.N - 1]])
 
 
-RAW = {"ocp": RawOCP, "sliced": RawSliced}
+RAW = {"ocp": RawOCP, "sliced": RawSliced, "ocp_loop": RawOCP}
 
 
 # ============================================================================ CasADi candidate
@@ -417,6 +430,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--solve-max", type=int, default=100000, help="largest N that is solved")
     ap.add_argument("--cvxpy-max", type=int, default=10000, help="largest N for cvxpy's route")
     ap.add_argument("--casadi-max", type=int, default=1000000)
+    ap.add_argument("--loop-max", type=int, default=10000, help="largest N for ocp_loop")
     ap.add_argument("--repeat", type=int, default=3, help="builds: best of this many processes")
     ap.add_argument("--timeout", type=float, default=600.0)
     ap.add_argument("--out", help="write the Markdown table here")
@@ -440,7 +454,8 @@ def main(argv: list[str] | None = None) -> None:
         for N in args.sizes:
             for route in args.routes:
                 if (route == "cvxpy" and N > args.cvxpy_max) or \
-                        (route.startswith("casadi") and N > args.casadi_max):
+                        (route.startswith("casadi") and N > args.casadi_max) or \
+                        (model == "ocp_loop" and (N > args.loop_max or route.startswith("casadi"))):
                     continue
                 solve = N <= args.solve_max and not route.startswith("casadi")
                 if route == "cvxpy" and not solve:

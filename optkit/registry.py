@@ -91,6 +91,11 @@ def accepting(problem_kinds) -> list[str]:
     return [n for n in names() if (b := _try_get(n)) is not None and b.accepts & kinds]
 
 
+def with_capability(capability: str) -> list[str]:
+    """Names of the registered (loadable) backends that declare ``capability``."""
+    return [n for n in names() if (b := _try_get(n)) is not None and capability in b.capabilities]
+
+
 def check(backend: Backend, model) -> None:
     """Raise a clear error when ``backend`` cannot take ``model`` or is not installed."""
     if not backend.accepts & set(model.kinds):

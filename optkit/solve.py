@@ -19,6 +19,7 @@ from . import registry
 from .errors import OptionError, OptkitError, UnsupportedProblemError
 from .finish import measure as _measure
 from .finish import presolve_verdict, to_result
+from .ir.convexity import cached_convexity_problem
 from .options import SolveOptions
 from .results import Result
 from .status import Termination
@@ -105,6 +106,13 @@ def solve(problem: Any, solver: str | None = None, decompose: bool = False,
     compiled = model.compile(kind, opts.x0)
     form = compiled.form
     reason = backend.refuse(form)
+    if not reason and getattr(form, "Q", None) is not None and \
+            "nonconvex-qp" not in backend.capabilities:
+        why = cached_convexity_problem(form)
+        if why:
+            reason = (f"the quadratic objective is not convex: {why}; backends that take "
+                      f"nonconvex QPs locally: "
+                      f"{', '.join(registry.with_capability('nonconvex-qp')) or 'none'}")
     if reason:
         raise UnsupportedProblemError(f"backend '{backend.name}' cannot solve this model: {reason}")
     t1 = time.perf_counter()

@@ -156,7 +156,13 @@ class ClarabelBackend(Backend):
         for key in self.options:
             setattr(settings, key, options.get(key, self.options[key].default))
         for key, value in dict(options.solver_options).items():
-            setattr(settings, key, value)
+            try:
+                setattr(settings, key, value)
+            except (TypeError, ValueError) as exc:
+                return RawSolution(status="Unsolved", iterations=0,
+                                   status_text=f"solver_options[{key!r}] = {value!r}: {exc}",
+                                   message=f"Clarabel refused solver_options[{key!r}] = "
+                                           f"{value!r}: {exc}")
         cones = []
         if data.n_zero:
             cones.append(clarabel.ZeroConeT(data.n_zero))

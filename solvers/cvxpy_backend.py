@@ -64,6 +64,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from optkit.ir.convexity import cached_convexity_problem, convexity_problem  # noqa: F401
 from optkit.native import quiet_native
 from optkit.backend import LINEAR_CLASSES, Backend
 from optkit.errors import OptionError, UnsupportedProblemError
@@ -453,8 +454,8 @@ class CvxpyBackend(Backend):
     # ------------------------------------------------------------------ linear path
     def solve_linear(self, form, options: SolveOptions) -> RawSolution:
         """Rebuild the LinearForm in cvxpy, solve once, return x, y in form coordinates."""
-        if form.Q is not None:
-            why = convexity_problem(form.Q)
+        if form.Q is not None:  # the core refused a nonconvex Q already; this reads its cache
+            why = cached_convexity_problem(form)
             if why:
                 return RawSolution(status=Termination.INVALID_PROBLEM, status_text=why,
                                    message=f"the problem is not convex: {why}")
@@ -612,45 +613,6 @@ def _lookup(table: dict, item):
 
 
 # ---------------------------------------------------------------------- convexity of Q
-def convexity_problem(Q: sp.spmatrix) -> str | None:
-    """None when ½xᵀQx is convex (Q ⪰ −δI, δ = 1e-9·max(1, max|Q_ij|)), else what refutes it.
-
-    Never densifies Q: a diagonal entry below −δ refutes it (e_jᵀQe_j < 0); Gershgorin's discs
-    (Q_jj + δ >= Σ_{i≠j} |Q_ij| for every j) prove it; otherwise Q + δI is factorised as LDLᵀ by a
-    sparse LU with symmetric, diagonal pivoting — Q + δI ≻ 0 iff every pivot is positive
-    (Sylvester's law of inertia); a zero pivot (off-diagonal pivoting) means a singular leading
-    minor, so Q + δI is not positive definite either.
-    """
-    Q = sp.csr_matrix(Q)
-    n = Q.shape[0]
-    if Q.nnz == 0:
-        return None
-    absQ = abs(Q)
-    delta = 1e-9 * max(1.0, float(absQ.max()))
-    d = Q.diagonal()
-    neg = np.flatnonzero(d < -delta)
-    if neg.size:
-        j = int(neg[0])
-        return f"Q[{j},{j}] = {d[j]:.6g} < 0, so Q is not positive semidefinite"
-    off = np.asarray(absQ.sum(axis=1)).ravel() - np.abs(d)
-    if np.all(d + delta >= off):
-        return None
-    from scipy.sparse.linalg import splu
-
-    M = (Q + delta * sp.identity(n, format="csr")).tocsc()
-    try:
-        lu = splu(M, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                  options={"SymmetricMode": True})
-    except RuntimeError:
-        return "Q + δI is singular in a symmetric factorisation, so Q is not positive semidefinite"
-    pivots = lu.U.diagonal()
-    if np.array_equal(lu.perm_r, lu.perm_c) and np.all(pivots > 0):
-        return None
-    k = int(np.argmin(pivots))
-    return (f"Q is not positive semidefinite (pivot {pivots[k]:.3g} < 0 in a symmetric LDLᵀ "
-            f"factorisation of Q + {delta:.1g}·I)")
-
-
 # ---------------------------------------------------------------------- the linear problem
 class _BuiltLinear:
     """A cvxpy problem built from a LinearForm, with the maps back to x and y."""

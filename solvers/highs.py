@@ -36,39 +36,6 @@ from ._highs_options import (HIGHS_STATUS_MAP, highs_option_names, highs_options
 
 METHODS = ("choose", "simplex", "ipm", "pdlp")
 
-#: relative slack of the 2×2-minor test in :func:`nonconvex_reason` (rounding, not curvature)
-_MINOR_RTOL = 1e-9
-
-
-def nonconvex_reason(Q: sp.spmatrix | None) -> str | None:
-    """Why the symmetric ``Q`` is certainly not positive semidefinite, or None (no proof found).
-
-    Two sufficient conditions, O(nnz): a negative diagonal entry qᵢᵢ < 0, or a negative 2×2
-    principal minor qᵢᵢqⱼⱼ − qᵢⱼ² < 0 at a nonzero qᵢⱼ (beyond a relative rounding slack of 1e-9).
-    A Q passing both may still be indefinite; HiGHS then decides.
-    """
-    if Q is None:
-        return None
-    d = Q.diagonal()
-    neg = np.flatnonzero(d < 0)
-    if neg.size:
-        j = int(neg[0])
-        return (f"the quadratic objective is not convex: Q[{j},{j}] = {d[j]:.6g} < 0 "
-                f"({neg.size} negative diagonal entries); HiGHS solves convex QPs only")
-    U = sp.triu(Q, k=1, format="coo")
-    if U.nnz:
-        prod = d[U.row] * d[U.col]
-        sq = U.data * U.data
-        bad = np.flatnonzero(sq - prod > _MINOR_RTOL * np.maximum(sq, np.abs(prod)))
-        if bad.size:
-            k = int(bad[0])
-            i, j = int(U.row[k]), int(U.col[k])
-            return (f"the quadratic objective is not convex: the 2x2 principal minor of columns "
-                    f"{i}, {j} is Q[{i},{i}]·Q[{j},{j}] − Q[{i},{j}]² = {prod[k] - sq[k]:.6g} < 0; "
-                    f"HiGHS solves convex QPs only")
-    return None
-
-
 def _option_type(h, name: str) -> str:
     """HiGHS's type of option ``name`` in words (bool, int, double, string)."""
     status, kind = h.getOptionType(name)
@@ -110,10 +77,11 @@ class HighsBackend(Backend):
         return HighsBackend._version
 
     def refuse(self, form) -> str | None:
-        """MIQP (HiGHS has no mixed-integer QP solver) and a provably nonconvex Q."""
+        """MIQP (HiGHS has no mixed-integer QP solver). A nonconvex Q is refused by the core
+        (:mod:`optkit.ir.convexity`) for every backend without the "nonconvex-qp" capability."""
         if form.is_mip and form.is_qp:
             return "HiGHS has no mixed-integer QP (MIQP) solver"
-        return nonconvex_reason(form.Q)
+        return None
 
     def solver_option_names(self) -> list[str]:
         """HiGHS's option names, as highspy lists them (see ``highs_option_names``)."""

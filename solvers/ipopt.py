@@ -378,7 +378,7 @@ class IpoptBackend(Backend):
     name = "ipopt"
     accepts = frozenset({"nlp", "nlp-equality", "qp", "lp"})
     priority = {"nlp": 100, "qp": 30, "lp": 10}
-    capabilities = frozenset({"duals", "inner-solver"})
+    capabilities = frozenset({"duals", "inner-solver", "nonconvex-qp"})
     requires = ("cyipopt",)
     STATUS_MAP = STATUS_MAP
     options = {"hessian": Option("exact", ("exact", "limited-memory"),

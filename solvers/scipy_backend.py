@@ -290,7 +290,7 @@ class ScipyBackend(Backend):
     name = "scipy"
     accepts = frozenset({"nlp", "nlp-equality", "lp", "milp", "qp"})
     priority = {"lp": 50, "milp": 50, "qp": 20, "nlp": 50}
-    capabilities = frozenset({"duals", "integer", "inner-solver"})
+    capabilities = frozenset({"duals", "integer", "inner-solver", "nonconvex-qp"})
     requires = ("scipy",)
     options = {"method": Option("auto", METHODS, "auto (linprog for LP, milp for MILP, SLSQP "
                                                  "otherwise), SLSQP, trust-constr, linprog, milp")}

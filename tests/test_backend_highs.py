@@ -245,16 +245,15 @@ def test_miqp_is_refused_before_solving():
     assert "MIQP" in HighsBackend().refuse(miqp.form)
 
 
-def test_nonconvex_q_is_refused_when_cheaply_provable():
-    from optkit.solvers.highs import nonconvex_reason
+def test_nonconvex_q_is_refused_before_the_solve():
+    from optkit.ir.convexity import convexity_problem
 
-    assert nonconvex_reason(None) is None
-    assert nonconvex_reason(sp.csr_matrix([[2.0, 1.0], [1.0, 2.0]])) is None  # eigenvalues 1, 3
-    assert nonconvex_reason(sp.csr_matrix([[1.0, 1.0], [1.0, 1.0]])) is None  # singular PSD
-    neg = nonconvex_reason(sp.csr_matrix([[-2.0, 0.0], [0.0, 1.0]]))
+    assert convexity_problem(sp.csr_matrix([[2.0, 1.0], [1.0, 2.0]])) is None  # eigenvalues 1, 3
+    assert convexity_problem(sp.csr_matrix([[1.0, 1.0], [1.0, 1.0]])) is None  # singular PSD
+    neg = convexity_problem(sp.csr_matrix([[-2.0, 0.0], [0.0, 1.0]]))
     assert "Q[0,0] = -2 < 0" in neg
-    minor = nonconvex_reason(sp.csr_matrix([[1.0, 3.0], [3.0, 1.0]]))  # eigenvalues −2, 4
-    assert "columns 0, 1" in minor and "= -8 < 0" in minor
+    minor = convexity_problem(sp.csr_matrix([[1.0, 3.0], [3.0, 1.0]]))  # eigenvalues −2, 4
+    assert "not positive semidefinite" in minor
     # HiGHS itself would answer this one "Optimal" at a saddle point: the backend refuses it
     p = ok.LinearProblem(c=[0.0, 0.0], A=[[1.0, 1.0]], rl=[-1], ru=[1], lb=[-1, -1], ub=[1, 1],
                          Q=[[1.0, 3.0], [3.0, 1.0]])

@@ -104,6 +104,19 @@ def test_compositions_quotients_and_kl_divergence():
     _cross_check(cp.Problem(cp.Minimize(obj), cons), {x: [1.0, 1.2, 0.8, 1.1], y: [0.4, 0.2]})
 
 
+def test_scalar_loop_models_are_batched_into_few_nodes():
+    N = 30
+    h = 1.0 / N
+    x, u = cp.Variable(N + 1), cp.Variable(N)
+    cons = [x[i + 1] - x[i] == h * (-cp.nlp.sin(x[i]) + u[i] * cp.exp(-x[i])) for i in range(N)]
+    prob = cp.Problem(cp.Minimize(sum(cp.square(x[i] - 0.5) for i in range(N + 1))
+                                  + h * cp.sum_squares(u)), cons + [x[0] == 1])
+    c = _cross_check(prob, {x: np.linspace(1, 0.5, N + 1), u: 0.1 * np.ones(N)})
+    info = c.extra["smooth_affine"]
+    # 30 sin, 30 exp, 30 products, 31 + 1 squares written one by one; one node per function
+    assert info["atoms"] >= 4 * N and info["nodes"] <= 5
+
+
 def test_fixed_structure_oracles_match_the_matrices():
     N = 9
     x = cp.Variable(N)

@@ -29,7 +29,7 @@ import numpy as np
 
 F_KEYS = ("f", "objective", "obj", "fval")
 EVAL_KEYS = ("nfev", "evals", "fevals", "n_evals", "evaluations")
-VIOL_KEYS = ("viol", "infeasibility", "feasibility", "constraint_violation", "cv", "inf_pr")
+VIOL_KEYS = ("primal_infeasibility", "viol", "infeasibility", "feasibility", "constraint_violation", "cv", "inf_pr")
 
 
 def shifted_geometric_mean(times: Iterable[float], shift: float = 10.0) -> float:

@@ -266,7 +266,7 @@ class _Reader:
     def _aff(self, node) -> tuple[_Aff, bool]:
         """(affine data, whether the node depends on a parameter)."""
         hit = self.memo.get(id(node))
-        if hit is not None:
+        if hit is not None and hit[0] is node:  # (the node is kept: its id is not reused)
             return hit[1], False
         Variable, Parameter, Constant = _leaf_types()
         if isinstance(node, Variable):
@@ -435,7 +435,7 @@ class _Reader:
     def quad(self, node) -> tuple[sp.csr_matrix | None, np.ndarray, float]:
         """(H, g, g0) with node = xᵀHx + gᵀx + g0 (scalar node, H symmetric or None)."""
         hit = self.qmemo.get(id(node))
-        if hit is not None:
+        if hit is not None and hit[0] is node:
             return hit[1]
         out = self._quad(node)
         if not node.parameters():
