@@ -136,6 +136,9 @@ NATIVE = {
               "max_iter": ("simplex_iteration_limit", "ipm_iteration_limit"),
               "time_limit": ("time_limit",)},
     "SCIPY": {"tol": (), "max_iter": ("maxiter",), "time_limit": ("time_limit",)},
+    # SCIP: tol is both the relative gap and the feasibility tolerance; max_iter caps nodes (a MIP)
+    "SCIP": {"tol": ("limits/gap", "numerics/feastol"), "max_iter": ("limits/nodes",),
+             "time_limit": ("limits/time",)},
 }
 
 #: SCS 3.x settings (https://www.cvxgrp.org/scs/api/settings.html) and the keys cvxpy adds
@@ -336,7 +339,7 @@ def run_cvxpy(problem, options: SolveOptions, is_mip: bool = False) -> CvxpyRun:
     try:
         with warnings.catch_warnings(), quiet:  # "inaccurate" warnings: the status says it
             warnings.simplefilter("ignore", UserWarning)
-            raw = chain.solve_via_data(problem, data, False, bool(options.verbose), opts)
+            raw = chain.solve_via_data(problem, data, options.x0 is not None, bool(options.verbose), opts)
     except cp.error.SolverError as exc:
         run.key, run.text = "solver_error", f"cvxpy/{name}: {exc}"
         return run
