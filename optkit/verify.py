@@ -20,8 +20,8 @@ first failing residual are recorded, never silently dropped.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -67,47 +67,31 @@ CHECKS = {
 }
 
 
-@dataclass
-class KKTReport(Mapping):
+class KKTReport(dict):
     """What optkit measured at the returned point, and what it could not measure.
 
-    Behaves as a read-only mapping of the measured numbers (``report["kkt"]``,
-    ``report.get("feasibility")``) so that it serialises as a plain dict. ``measured`` lists the
-    quantities that were computed, ``not_measured`` maps the others to the reason.
+    A dict of the measured numbers (``report["kkt"]``, ``report.get("feasibility")``), so it
+    serialises as JSON as it is; ``not_measured`` maps each quantity that could not be measured to
+    the reason, and ``measured`` lists the ones that hold a number.
     """
 
-    values: dict = field(default_factory=dict)
-    not_measured: dict = field(default_factory=dict)
+    def __init__(self, values: Mapping | None = None, not_measured: Mapping | None = None):
+        super().__init__(values or {})
+        self.not_measured: dict = dict(not_measured or {})
 
-    def __getitem__(self, key: str) -> Any:
-        return self.values[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.values)
-
-    def __len__(self) -> int:
-        return len(self.values)
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.values[key] = value
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        """Add or replace measured values."""
-        self.values.update(*args, **kwargs)
-
-    def setdefault(self, key: str, default: Any = None) -> Any:
-        """dict.setdefault on the measured values."""
-        return self.values.setdefault(key, default)
+    @property
+    def values_dict(self) -> dict:
+        """The measured values as a plain dict."""
+        return dict(self)
 
     @property
     def measured(self) -> list[str]:
         """Names of the quantities that hold a number."""
-        return [k for k, v in self.values.items() if isinstance(v, (int, float)) and v is not None
-                and not isinstance(v, bool)]
+        return [k for k, v in self.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
 
     def to_dict(self) -> dict:
         """Plain dict (with ``not_measured`` when something could not be measured)."""
-        out = dict(self.values)
+        out = dict(self)
         if self.not_measured:
             out["not_measured"] = dict(self.not_measured)
         return out

@@ -154,7 +154,10 @@ def execute(job: Job, cache: ModelCache | None = None) -> dict:
         status = "UNVERIFIED"  # the claim stays in `termination`; optkit's measurement overruled it
     out.update(status=status, termination=str(res.termination),
                primal_status=str(res.primal_status), objective=obj,
-               iterations=res.iterations, kkt=_plain(res.kkt), evaluations=_plain(res.evaluations),
+               iterations=res.iterations, nodes=getattr(res, "nodes", None),
+               verified=None if getattr(res, "verified", None) is None else int(bool(res.verified)),
+               native_status=getattr(res, "native_status", "") or None,
+               kkt=_plain(res.kkt), evaluations=_plain(res.evaluations),
                history=_history(res.history), message=res.message or "")
     bil = {k: getattr(res, k) for k in BILEVEL_FIELDS if getattr(res, k, None) is not None}
     if bil:  # a BilevelResult: both levels' values, the lower-level gap f(x,y) − v(x), feasibility

@@ -17,11 +17,15 @@ Schema (table ``runs``; JSON columns hold text)::
     time_limit      REAL   seconds (the solver's limit; the hard kill comes a grace period later)
     versions        TEXT   JSON {"optkit": ..., "solver": ...}
     status          TEXT   termination name (OPTIMAL, INFEASIBLE, TIME_LIMIT, ...) or a batch outcome:
+                           UNVERIFIED (a claim of optimality optkit's measurement did not confirm),
                            CRASH, TIMEOUT, MEMORY, READ_ERROR, BAD_DATA, UNSUPPORTED, INVALID_PROBLEM, ERROR
     termination     TEXT   the Result's termination (NULL when the solve did not return)
     primal_status   TEXT
     objective       REAL
     iterations      INTEGER
+    nodes           INTEGER branch-and-bound nodes (MIP; NULL otherwise)
+    verified        INTEGER optkit's verdict on a claim of optimality: 1, 0, or NULL (nothing claimed)
+    native_status   TEXT   the solver's own status key
     kkt             TEXT   JSON of optkit's measured residuals
     evaluations     TEXT   JSON of oracle counters
     history         TEXT   JSON list of per-iteration dicts (NULL when the solver keeps none)
@@ -61,7 +65,7 @@ COLUMNS: list[tuple[str, str]] = [
     ("settings", "TEXT"), ("seed", "INTEGER"), ("time_limit", "REAL"), ("versions", "TEXT"),
     ("status", "TEXT"), ("termination", "TEXT"), ("primal_status", "TEXT"), ("objective", "REAL"),
     ("iterations", "INTEGER"), ("kkt", "TEXT"), ("evaluations", "TEXT"), ("history", "TEXT"),
-    ("metrics", "TEXT"),
+    ("metrics", "TEXT"), ("nodes", "INTEGER"), ("verified", "INTEGER"), ("native_status", "TEXT"),
     ("build_time", "REAL"), ("solve_time", "REAL"), ("wall_time", "REAL"), ("message", "TEXT"),
     ("log", "TEXT"), ("worker", "TEXT"), ("batch_id", "TEXT"), ("finished", "REAL"),
 ]
