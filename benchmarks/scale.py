@@ -347,6 +347,9 @@ def table_scale(rows: list[dict], kind: str) -> str:
             ratio = f"{r['total'] / ref['total']:.2f}×" if ref else ""
             mem = f"{r['peak_mb'] / ref['peak_mb']:.2f}×" if ref else ""
             status = r["status"] + (f" ({r['solver']})" if r.get("solver") else "")
+            if r.get("all_totals"):
+                status += f"; totals of {len(r['all_totals'])} runs: " + ", ".join(
+                    f"{t:g}" for t in r["all_totals"]) + " s"
             out.append(f"| {r['tool']} | {n} | {r['build']:.3f} | {r['solve']:.3f} | "
                        f"{r['total']:.3f} | {ratio} | {r['peak_mb']:.0f} | {r['base_mb']:.0f} | "
                        f"{mem} | {r['objective']:.8g} | {status} |")
@@ -521,7 +524,7 @@ def render(rows: list[dict], res_rows: list[dict], cmd: str) -> str:
         table_growth(rows, "qp"),
         "## Re-solves: 200 solves of one LP with a new parameter right-hand side",
         table_resolve(res_rows),
-        "## Targets of the issue, in this run",
+        "## Targets of the issue, on these measurements",
         acceptance(rows, res_rows),
         NOTES,
     ]) + "\n"

@@ -369,7 +369,8 @@ def table(rows: list[dict]) -> str:
             f"{_fmt(r.get('hess_first'))} | {_fmt(r.get('hess'))} | {_fmt(r.get('solve_total'))} | "
             f"{ratio} | {_fmt(r.get('build_peak_mb', r.get('peak_mb')), 'mb')} | {obj} |"
             if "n" in r else
-            f"| {r['model']} | {r['N']:,} | | {r['route']} | | | | | | {_fmt(r.get('solve_total'))} "
+            f"| {r['model']} | {r['N']:,} | | {r['route']} | | | | | | "
+            f"{_fmt(r.get('solve_total'))} "
             f"| {ratio} | {_fmt(r.get('peak_mb'), 'mb')} | {obj} |")
     return "\n".join(lines)
 
@@ -475,7 +476,8 @@ def main(argv: list[str] | None = None) -> None:
     print(table(rows))
     print(acceptance(rows))
     if args.out:
-        cmd = "python benchmarks/scale_nlp.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        given = argv if argv is not None else sys.argv[1:]
+        cmd = "python benchmarks/scale_nlp.py " + " ".join(given)
         write_report(rows, args.out, cmd)
 
 

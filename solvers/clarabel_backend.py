@@ -44,8 +44,8 @@ Common options: tol → tol_gap_abs, tol_gap_rel, tol_feas (default 1e-10, see `
 Clarabel's own 1e-8 does not always meet optkit's verification tolerance); max_iter → max_iter; time_limit →
 time_limit; verbose → verbose. ``solver_options`` sets any field of Clarabel's DefaultSettings by
 name (unknown names are refused by the core with the valid ones). Integer columns are refused
-(Clarabel has no branch-and-bound); Q must be positive semidefinite (convexity is not checked
-here: an ``ok.Problem`` is convex by DCP).
+(Clarabel has no branch-and-bound); Q must be positive semidefinite — the core refuses a
+nonconvex Q before the solve (:mod:`optkit.ir.convexity`), so it is not re-checked here.
 """
 from __future__ import annotations
 

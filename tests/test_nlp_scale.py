@@ -69,7 +69,8 @@ def test_products_quotients_powers_trig():
 def test_slices_shifts_and_scaled_arguments_with_maximisation():
     N = 12
     x = cp.Variable(N)
-    obj = cp.Maximize(-cp.sum(cp.exp(2 * x)) - cp.sum(cp.square(x - 1)) + cp.sum(cp.nlp.sin(2 * x[1::2])))
+    obj = cp.Maximize(-cp.sum(cp.exp(2 * x)) - cp.sum(cp.square(x - 1))
+                      + cp.sum(cp.nlp.sin(2 * x[1::2])))
     cons = [cp.multiply(x[:-1], x[1:]) >= 0.1, x[1:] - x[:-1] >= -1,
             cp.sum(cp.nlp.tanh(x[::3] - 0.5)) <= 3, cp.nlp.tan(0.2 * x[0]) <= 1]
     c = _cross_check(cp.Problem(obj, cons), {x: np.linspace(0.5, 1.0, N)})
@@ -90,7 +91,8 @@ def test_bounds_matrices_quadratic_forms_and_other_smooth_atoms():
            + cp.sum(cp.nlp.sinh(0.3 * X[1, :]) * v) + cp.logistic(X[0, 0] - X[2, 3]))
     cons = [X[:, 0] @ X[:, 1] == 1, cp.sqrt(v) >= 0.2, cp.sum(cp.entr(v)) >= -3,
             cp.nlp.asinh(X[2, 2]) + cp.nlp.normcdf(X[1, 1]) <= 2, cp.vstack([X[0], v]) @ v <= 9,
-            cp.reshape(X, (4, 3), order="C")[1:, 0] ** 2 <= 4, cp.hstack([v, X[0]]).T @ np.arange(8.0) <= 50]
+            cp.reshape(X, (4, 3), order="C")[1:, 0] ** 2 <= 4,
+            cp.hstack([v, X[0]]).T @ np.arange(8.0) <= 50]
     _cross_check(cp.Problem(cp.Minimize(obj), cons), {X: 0.5 + 0.1 * np.arange(12).reshape(3, 4),
                                                        v: np.ones(4)})
 
@@ -99,7 +101,8 @@ def test_compositions_quotients_and_kl_divergence():
     x = cp.Variable(4, pos=True)
     y = cp.Variable(2)
     obj = (cp.sum(cp.exp(cp.nlp.sin(x) * 0.5)) + cp.sum(cp.multiply(x, cp.exp(0.2 * x[::-1])))
-           + cp.quad_over_lin(y, x[0] + 1) + cp.sum(cp.kl_div(x[:2], x[2:])) + cp.sum(cp.rel_entr(x[:2], 2.0)))
+           + cp.quad_over_lin(y, x[0] + 1) + cp.sum(cp.kl_div(x[:2], x[2:]))
+           + cp.sum(cp.rel_entr(x[:2], 2.0)))
     cons = [y[0] * cp.nlp.cos(y[1]) == 0.3, (x[1] + 1) / (x[2] + 2) <= 1, cp.power(x[3], 1.5) <= 3]
     _cross_check(cp.Problem(cp.Minimize(obj), cons), {x: [1.0, 1.2, 0.8, 1.1], y: [0.4, 0.2]})
 
@@ -154,12 +157,15 @@ def test_uncovered_atom_falls_back_to_cvxpys_engine_for_the_whole_problem():
 def test_hessian_structure_is_built_only_when_asked_for():
     N = 50
     x = cp.Variable(N)
-    prob = cp.Problem(cp.Minimize(cp.sum(cp.exp(2 * x))), [x[1:] - x[:-1] >= cp.nlp.sin(x[:-1]) - 1])
+    prob = cp.Problem(cp.Minimize(cp.sum(cp.exp(2 * x))),
+                      [x[1:] - x[:-1] >= cp.nlp.sin(x[:-1]) - 1])
     for engine in ("optkit", "cvxpy"):
         form = compile_nlp(prob, {x: np.zeros(N)}, derivatives=engine).form
         oracles = form.hess_fn.__self__
-        built = (lambda: oracles._hess is not None) if engine == "optkit" else \
-            (lambda: oracles._hess_ready)  # noqa: E731
+
+        def built(o=oracles, engine=engine) -> bool:
+            return o._hess is not None if engine == "optkit" else o._hess_ready
+
         form.f(form.x0), form.grad(form.x0), form.cons(form.x0), form.jac(form.x0)
         assert not built()
         H = form.hess(form.x0, np.ones(form.m))
@@ -214,7 +220,8 @@ def van_der_pol(N: int, mu: float = 1.0, T: float = 5.0):
     x1, x2 = cp.Variable(N + 1), cp.Variable(N + 1)
     u = cp.Variable(N, bounds=[-0.75, 0.75])
     cons = [x1[1:] == x1[:-1] + h * x2[:-1],
-            x2[1:] == x2[:-1] + h * (-x1[:-1] + mu * cp.multiply(1 - cp.square(x1[:-1]), x2[:-1]) + u),
+            x2[1:] == x2[:-1] + h * (-x1[:-1] + mu * cp.multiply(1 - cp.square(x1[:-1]), x2[:-1])
+                                     + u),
             x1[0] == 0, x2[0] == 1]
     obj = cp.Minimize(h * (cp.sum_squares(x1) + cp.sum_squares(x2) + cp.sum_squares(u)))
     return cp.Problem(obj, cons), (x1, x2, u)

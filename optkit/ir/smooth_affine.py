@@ -371,8 +371,8 @@ def _csr_vstack(mats: list[sp.csr_matrix], width: int) -> sp.csr_matrix:
         return _widen(mats[0], width)
     offsets = np.cumsum([0] + [M.nnz for M in mats])
     dt = _idx_dtype(width, int(offsets[-1]))
-    indptr = np.concatenate([np.zeros(1, dt)] +
-                            [M.indptr[1:].astype(dt) + off for M, off in zip(mats, offsets)])
+    shifted = [M.indptr[1:].astype(dt) + off for M, off in zip(mats, offsets[:-1], strict=True)]
+    indptr = np.concatenate([np.zeros(1, dt)] + shifted)
     return _csr(np.concatenate([M.data for M in mats]),
                 np.concatenate([M.indices.astype(dt, copy=False) for M in mats]), indptr,
                 (sum(M.shape[0] for M in mats), width))
@@ -499,8 +499,8 @@ def _atom_tables():
     from cvxpy.atoms.affine import (add_expr, binary_operators as bo, broadcast_to, concatenate,
                                     diag, hstack, index, promote, reshape, sum as sum_, transpose,
                                     unary_operators, upper_tri, vstack)
-    from cvxpy.atoms.elementwise import entr, exp, hyperbolic, log, logistic, normcdf, power, trig, \
-        rel_entr, kl_div
+    from cvxpy.atoms.elementwise import (entr, exp, hyperbolic, kl_div, log, logistic, normcdf,
+                                         power, rel_entr, trig)
     from cvxpy.atoms.quad_form import QuadForm
     from cvxpy.atoms.quad_over_lin import quad_over_lin
 
@@ -543,7 +543,7 @@ class Lowering:
         size = _size(shape)
         b = np.zeros(size) if value is None else \
             np.asarray(np.broadcast_to(_dense(value), shape), float).reshape(-1, order="F")
-        return Affine(sp.csr_matrix((size, self.width)), b, tuple(shape))
+        return Affine(None, b, tuple(shape), [], self.width)
 
     def _fit(self, a: Affine) -> Affine:
         return a.widened(self.width)
