@@ -50,7 +50,8 @@ def to_result(raw: RawSolution | Result, backend: Any) -> Result:
     message = raw.message or raw.status_text or (str(raw.status) if raw.status is not None else "")
     if note:
         message = f"{message} [{note}]" if message else note
-    return Result(termination=term, x=raw.x, y=raw.y, iterations=raw.iterations, nodes=raw.nodes,
+    return Result(termination=term, x=raw.x, y=raw.y, z=raw.z, iterations=raw.iterations,
+                  nodes=raw.nodes,
                   evaluations=dict(raw.evaluations), message=message, history=raw.history,
                   extra=dict(raw.extra), native_status="" if raw.status is None else
                   (raw.status.value if isinstance(raw.status, Termination) else str(raw.status)),
@@ -98,7 +99,8 @@ def measure(result: Result, form: Any, tolerances: Tolerances | None = None) -> 
         _note(result, "the solver's multipliers are malformed; estimated instead")
         y = None
     try:
-        values = linear_kkt(form, x, y) if hasattr(form, "rl") else nlp_kkt(form, x, y)
+        z = None if result.z is None else np.asarray(result.z, dtype=float)
+        values = linear_kkt(form, x, y, z) if hasattr(form, "rl") else nlp_kkt(form, x, y, z)
     except Exception as exc:  # a failing oracle at the returned point is itself a finding
         result.kkt = KKTReport({"error": f"{type(exc).__name__}: {exc}"},
                                {"all": "an oracle failed at the returned point"})

@@ -36,6 +36,7 @@ class Result:
     x: np.ndarray | None = None
     y: np.ndarray | None = None
     objective: float | None = None
+    z: np.ndarray | None = None  # bound multipliers (L = f + yᵀc + zᵀx), when the solver gave them
     kkt: KKTReport = field(default_factory=KKTReport)
     iterations: int | None = None
     verified: bool | None = None

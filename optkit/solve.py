@@ -38,7 +38,7 @@ def as_model(problem: Any):
         import cvxpy as cp
 
         if isinstance(problem, cp.Problem):
-            return Problem(problem.objective, problem.constraints)
+            return Problem.from_cvxpy(problem)  # the user's object: cvxpy's caches are reused
     except ImportError:  # pragma: no cover
         pass
     raise TypeError(f"cannot solve a {type(problem).__name__}: give an ok.Problem, ok.NLP, "

@@ -40,8 +40,8 @@ infeasibility certificate gives "DualInfeasible+PrimalInfeasible" → INFEASIBLE
 "DualInfeasible+FeasibilityUnknown" → INFEASIBLE_OR_UNBOUNDED; MaxIterations → ITERATION_LIMIT; MaxTime → TIME_LIMIT; NumericalError,
 InsufficientProgress → NUMERICAL_ERROR; CallbackTerminated → INTERRUPTED; Unsolved → ERROR.
 
-Common options: tol → tol_gap_abs, tol_gap_rel, tol_feas (default 1e-10, see ``DEFAULT_TOL``:
-Clarabel's own 1e-8 does not always meet optkit's verification tolerance); max_iter → max_iter; time_limit →
+Common options: tol → tol_gap_abs, tol_gap_rel, tol_feas (default 1e-10, see ``DEFAULT_TOL``;
+the bound multipliers z are returned, so optkit verifies an interior point by its own certificate); max_iter → max_iter; time_limit →
 time_limit; verbose → verbose. ``solver_options`` sets any field of Clarabel's DefaultSettings by
 name (unknown names are refused by the core with the valid ones). Integer columns are refused
 (Clarabel has no branch-and-bound); Q must be positive semidefinite — the core refuses a
@@ -76,10 +76,11 @@ STATUS_MAP = {
     "Unsolved": Termination.ERROR,
 }
 
-#: Clarabel's gap and feasibility tolerances when ``tol`` is not given. Clarabel's own defaults
-#: (1e-8) leave the projected-gradient stationarity optkit measures at ~1e-4 on a banded QP with
-#: n = 10⁴ (verified=False): an interior point leaves min(z_j, x_j − bound) ≈ √μ in that measure.
-#: 1e-9 gives 6.7e-6 there (just under opt_tol = 1e-5), 1e-10 gives 3.7e-7 for two more iterations.
+#: Clarabel's gap and feasibility tolerances when ``tol`` is not given. Clarabel's own 1e-8 is
+#: relative to the whole problem's norms: on shell.mps it leaves row 2 violated by 4e-3 of that
+#: row's own scale (verified=False); 1e-10 solves it. (Stationarity is certified with Clarabel's
+#: own bound multipliers z: ~1e-13 on a banded QP with n = 10⁴, where the projected-gradient
+#: certificate alone leaves min(z_j, x_j − bound) ≈ √μ ~ 1e-4.)
 DEFAULT_TOL = 1e-10
 
 #: statuses whose x (and z) are a solution estimate worth returning

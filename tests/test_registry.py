@@ -131,8 +131,8 @@ def test_default_is_chosen_by_declared_priority():
 
 
 def test_priority_refined_by_size():
-    # HiGHS's QP solver is active-set: it declares a low rank for QPs above 2000 variables
-    n = 2001
+    # HiGHS's QP solver is active-set: it declares a low rank for QPs above 200 variables
+    n = 201
     big = ok.LinearProblem(c=np.ones(n), A=sp.csr_matrix((0, n)), Q=sp.identity(n, format="csr"))
     small = ok.LinearProblem(c=np.ones(2), A=np.zeros((0, 2)), Q=np.eye(2))
     highs = registry.get("highs")
