@@ -70,7 +70,9 @@ class HighsBackend(Backend):
 
     def version(self) -> str:
         if HighsBackend._version is None:
-            h = self._instance()
+            from optkit.native import new_highs
+
+            h = new_highs()  # not the thread's instance: that one may hold a model to warm-start
             try:
                 HighsBackend._version = f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
             except Exception:  # pragma: no cover
@@ -108,20 +110,74 @@ class HighsBackend(Backend):
             h.clearModel()
             h.clearSolver()
             h.resetOptions()
+        self._local.state = None  # the held model (if any) is gone
         return h
 
+    #: data a re-solve may change in place and still warm-start from HiGHS's last basis
+    WARM_CHANGES = frozenset({"c", "c0", "lb", "ub", "rl", "ru"})
+
+    def _warm_state(self, form) -> bool:
+        """True when this thread's HiGHS still holds ``form`` as of its previous version and the
+        last update touched only costs and bounds (an LP or MILP re-solve after a parameter
+        change): then only those arrays are changed, and HiGHS starts from its last basis."""
+        st = getattr(self._local, "state", None)
+        if st is None or form.Q is not None:
+            return False
+        ref, version, shape = st
+        if ref() is not form or shape != (form.n, form.m, form.A.nnz):
+            return False
+        now = form.meta.get("version", 0)
+        changed = set(form.meta.get("changed", ()))
+        # "Q" may be named by an objective update although the objective stayed linear (Q None)
+        return now == version or (now == version + 1 and changed <= self.WARM_CHANGES | {"Q"})
+
+    def _change_in_place(self, h, form) -> bool:
+        """Costs, offset and bounds of the held model replaced by the form's (False on failure)."""
+        changed = set(form.meta.get("changed", ()))
+        try:
+            cols = np.arange(form.n, dtype=np.int32)
+            if "c" in changed:
+                h.changeColsCost(form.n, cols, form.c)
+            if changed & {"lb", "ub"}:
+                h.changeColsBounds(form.n, cols, form.lb, form.ub)
+            if form.m and changed & {"rl", "ru"}:
+                h.changeRowsBounds(form.m, np.arange(form.m, dtype=np.int32), form.rl, form.ru)
+            if "c0" in changed:
+                h.changeObjectiveOffset(float(form.c0))
+            return True
+        except Exception:  # noqa: BLE001 - an API difference: fall back to passing the model
+            return False
+
     def solve_linear(self, form, options: SolveOptions) -> RawSolution:
-        """Pass the LinearForm to HiGHS as arrays and return its claim and point, unjudged."""
+        """Pass the LinearForm to HiGHS as arrays and return its claim and point, unjudged.
+
+        A re-solve of the same form after a cost/bound-only parameter update changes those arrays
+        in the held model instead (HiGHS then warm-starts from its previous basis)."""
+        import weakref
+
         import highspy
 
-        h = self._instance()
+        warm = self._warm_state(form)
+        if warm:
+            h = self._local.highs
+            h.resetOptions()
+        else:
+            h = self._instance()
         native = self.native_options(form, options)
         for k, v in native.items():
             if h.setOptionValue(k, v) == highspy.HighsStatus.kError:
                 raise OptionError(f"HiGHS refused the value {v!r} of option {k!r} (type "
                                   f"{type(v).__name__}; HiGHS wants {_option_type(h, k)})")
         error = highspy.HighsStatus.kError
-        refused = self._pass(h, form, highspy) == error
+        self._local.state = None
+        if warm and not self._change_in_place(h, form):
+            h.clearModel()
+            h.clearSolver()
+            warm = False
+        refused = False if warm else self._pass(h, form, highspy) == error
+        if not refused:
+            self._local.state = (weakref.ref(form), form.meta.get("version", 0),
+                                 (form.n, form.m, form.A.nnz))
         if not refused:
             refused = (h.run() == error and
                        h.getModelStatus().name in ("kNotset", "kModelError", "kLoadError"))
@@ -139,7 +195,7 @@ class HighsBackend(Backend):
                 y = -np.array(sol.row_dual, dtype=float)
         raw = RawSolution(status=key, status_text=h.modelStatusToString(h.getModelStatus()),
                           x=x, y=y, iterations=lp_iterations(info), nodes=nodes,
-                          extra={"native_options": native})
+                          extra={"native_options": native, "warm_start": warm})
         if x is not None:
             raw.objective = float(info.objective_function_value)
         if form.is_mip:

@@ -284,3 +284,31 @@ def test_row_duals_follow_optkits_sign_convention():
     np.testing.assert_allclose(res.x, [1.6, 1.2], atol=1e-9)
     # ∇f + Aᵀy = 0 with y ≥ 0 on the active upper row, y ≤ 0 on the active lower row
     np.testing.assert_allclose(res.y, [0.4, -0.2], atol=1e-9)
+
+
+def test_parameter_resolve_changes_data_in_place_and_warm_starts():
+    """After a cost/bound-only parameter change the held HiGHS model is updated in place (warm
+    start from the previous basis); each answer equals an independent cold solve."""
+    import cvxpy as cp
+
+    rng = np.random.default_rng(3)
+    n, m = 300, 150
+    A = (sp.random(m, n, density=0.02, random_state=3, format="csr")
+         + sp.hstack([sp.identity(m), sp.csr_matrix((m, n - m))])).tocsr()
+    b = cp.Parameter(m, value=rng.random(m))
+    cost = cp.Parameter(n, value=rng.random(n))
+    x = cp.Variable(n, bounds=[0, 10])
+    prob = ok.Problem(cp.Minimize(cost @ x), [A @ x >= b])
+    first = ok.solve(prob, "highs")
+    assert first.is_solved() and first.extra["warm_start"] is False
+    for _ in range(3):
+        b.value, cost.value = rng.random(m), rng.random(n)
+        res = ok.solve(prob, "highs")
+        cold = ok.solve(ok.LinearProblem(c=cost.value, A=A, rl=b.value, lb=np.zeros(n),
+                                         ub=np.full(n, 10.0)), "scipy")  # scipy's own HiGHS
+        assert res.extra["warm_start"] is True and res.is_solved()
+        assert res.objective == pytest.approx(cold.objective, rel=1e-9)
+    other = ok.solve(ok.LinearProblem(c=[1.0], A=[[1.0]], rl=[2.0]), "highs")  # another model
+    assert other.objective == pytest.approx(2.0) and other.extra["warm_start"] is False
+    again = ok.solve(prob, "highs")  # the held model was replaced: a cold pass, same answer
+    assert again.extra["warm_start"] is False and again.objective == pytest.approx(res.objective)

@@ -752,8 +752,13 @@ class DirectLinear:
             lb, ub, _ = self._bounds()
             form.lb[:], form.ub[:] = lb, ub
             what.update({"lb", "ub"})
-        for key in [k for k in form.meta if k.startswith("_")]:
-            del form.meta[key]  # caches derived from the old data (e.g. kkt's row scales)
+        # caches derived from the old data: row scales depend on A, convexity on Q
+        stale = {"A": ("_row_scale",), "Q": ("_convexity", "_convexity_key")}
+        drop = {k for part, keys in stale.items() if part in what for k in keys}
+        drop |= {k for k in form.meta if k.startswith("_") and not any(
+            k in keys for keys in stale.values())}
+        for key in drop:
+            form.meta.pop(key, None)
         form.validate()
         self.watch.record(changed)
         self.stats["updates"] += 1
