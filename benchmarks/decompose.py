@@ -99,7 +99,7 @@ def run(kind: str, blocks: int, n: int, repeat: int, whole: bool, limit: float) 
     best = {1: (np.inf, None), 2: (np.inf, None)}
     for _ in range(repeat):
         for workers in (1, 2):
-            t, res = timed(lambda: solve_decomposed(model, "highs", workers))
+            t, res = timed(lambda w=workers: solve_decomposed(model, "highs", w))
             assert res.termination == ok.Termination.OPTIMAL, (workers, res.message)
             ref = res.objective if ref is None else ref
             assert abs(res.objective - ref) <= 1e-7 * max(1.0, abs(ref)), (res.objective, ref)

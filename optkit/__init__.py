@@ -30,7 +30,7 @@ def __getattr__(name: str):
     if name in ("MultiObjective", "ParetoResult"):
         from . import multiobjective
         return getattr(multiobjective, name)
-    if name in ("batch", "problems", "testing"):
+    if name in ("batch", "problems", "testing", "decompose", "analysis"):
         import importlib
         return importlib.import_module(f"optkit.{name}")
     raise AttributeError(f"module 'optkit' has no attribute {name!r}")

@@ -36,7 +36,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import breadth_first_order, connected_components, maximum_bipartite_matching
+from scipy.sparse.csgraph import (
+    breadth_first_order,
+    connected_components,
+    maximum_bipartite_matching,
+)
 
 MAX_LISTED = 20  # rows named in a message before "… and k more"
 
@@ -65,7 +69,7 @@ def match(P: sp.csr_matrix) -> Matching:
     matched to row μ(j). These rows and the columns they touch form the over-determined block
     (rows > columns), which every maximum matching leaves short by the same number of rows.
     """
-    m, n = P.shape
+    m = P.shape[0]
     if m == 0:
         e = np.zeros(0, dtype=np.int64)
         return Matching(0, e, e, e)

@@ -126,10 +126,10 @@ def decompose(form: LinearForm, max_blocks: int | None = MAX_BLOCKS) -> Decompos
             "(its blocks are reported by optkit.analysis.analyse)")
     n, m = form.n, form.m
     H = form.Q if form.Q is not None else sp.csr_matrix((n, n))
-    vb, rb, k = blocks_of(form.A, H, n)
+    vb, rb, _ = blocks_of(form.A, H, n)
     k_var = int(vb.max()) + 1 if n else 0
     if k_var == 0:  # no variables: one (empty) block
-        vb, rb, k_var = vb, np.zeros(m, dtype=np.int64), 1
+        rb, k_var = np.zeros(m, dtype=np.int64), 1
     rb = np.where(rb >= k_var, 0, rb)  # rows of no variable go with block 0
     weight = (np.bincount(vb, minlength=k_var) + np.bincount(rb, minlength=k_var)
               + np.bincount(rb, weights=np.diff(form.A.indptr), minlength=k_var).astype(np.int64))
@@ -313,6 +313,7 @@ def solve_decomposed(model, solver: str | None = None, workers: int | None = Non
     a message naming the block (``extra["blocks"]`` lists every block's outcome).
     """
     import optkit
+
     from . import registry
     from .modeling import LinearProblem
     from .options import SolveOptions

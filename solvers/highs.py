@@ -168,6 +168,10 @@ class HighsBackend(Backend):
             if h.setOptionValue(k, v) == highspy.HighsStatus.kError:
                 raise OptionError(f"HiGHS refused the value {v!r} of option {k!r} (type "
                                   f"{type(v).__name__}; HiGHS wants {_option_type(h, k)})")
+        if "time_limit" in native:
+            # HiGHS 1.16 compares time_limit with the instance's *total* run time, which keeps
+            # growing over the solves of a reused instance: shift the limit by what was spent
+            h.setOptionValue("time_limit", float(native["time_limit"]) + float(h.getRunTime()))
         error = highspy.HighsStatus.kError
         self._local.state = None
         if warm and not self._change_in_place(h, form):

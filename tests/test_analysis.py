@@ -33,9 +33,9 @@ def test_objective_coupling_joins_blocks():
 
 
 # ---------------------------------------------------------------------------- csgraph rewrite
-import pytest  # noqa: E402
+import pytest
 
-from optkit.analysis import match, singular_equality_message  # noqa: E402
+from optkit.analysis import match, singular_equality_message
 
 
 def _components_by_union_find(P: np.ndarray, H: np.ndarray) -> list[tuple[list[int], list[int]]]:

@@ -312,3 +312,21 @@ def test_parameter_resolve_changes_data_in_place_and_warm_starts():
     assert other.objective == pytest.approx(2.0) and other.extra["warm_start"] is False
     again = ok.solve(prob, "highs")  # the held model was replaced: a cold pass, same answer
     assert again.extra["warm_start"] is False and again.objective == pytest.approx(res.objective)
+
+
+def test_time_limit_counts_this_solve_only_on_a_reused_instance():
+    """HiGHS compares time_limit with its instance's total run time; optkit reuses one instance
+    per thread, so a limit shorter than the time already spent must not stop the next solve."""
+    from optkit.solvers.highs import HighsBackend
+
+    rng = np.random.default_rng(0)
+    n, m = 20000, 10000
+    rows, cols = np.repeat(np.arange(m), 5), rng.integers(0, n, 5 * m)  # 5 entries a row
+    A = sp.csr_matrix((rng.random(5 * m), (rows, cols)), shape=(m, n))
+    big = ok.LinearProblem(c=-rng.random(n), A=A, ru=rng.random(m) + 1, lb=np.zeros(n),
+                           ub=np.ones(n))
+    assert ok.solve(big, "highs").is_solved()
+    spent = HighsBackend._local.highs.getRunTime()
+    limit = max(0.05, spent / 4)  # shorter than the instance's run time so far
+    res = ok.solve(ok.LinearProblem(c=[1.0], A=[[1.0]], rl=[2.0]), "highs", time_limit=limit)
+    assert res.termination == Termination.OPTIMAL and res.objective == pytest.approx(2.0)

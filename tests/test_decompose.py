@@ -190,14 +190,14 @@ def test_sketch_newton_stops_on_a_structurally_singular_equality_jacobian():
 
 def test_structure_doc_examples_run():
     text = (DOCS / "structure.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
     assert len(blocks) >= 2
     for block in blocks:
-        exec(compile(block, "docs/structure.md", "exec"), {"__name__": "structure_doc"})
+        exec(compile(block, "docs/structure.md", "exec"), {"__name__": "structure_doc"})  # noqa: S102
 
 
 def test_ok_solve_decompose_flag_goes_through_solve_decomposed():
-    prob, xs, cons = separable("lp", blocks=3)
+    prob, _, cons = separable("lp", blocks=3)
     whole = ok.solve(prob, "highs")
     res = ok.solve(prob, "highs", decompose=True, workers=1)
     assert res.extra["decomposition"]["blocks"] == 3 and res.is_solved()

@@ -12,29 +12,9 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..errors import DataError, InvalidProblemError
-
-
-def first_nonfinite(value: Any) -> tuple[tuple[int, ...], float] | None:
-    """(index, value) of the first NaN/±inf entry of a dense or sparse value, or None."""
-    if sp.issparse(value):
-        data = np.asarray(value.data, dtype=float)
-        bad = np.flatnonzero(~np.isfinite(data))
-        if bad.size == 0:
-            return None
-        coo = sp.coo_matrix(value)  # the same stored entries, in coordinate form
-        k = int(np.flatnonzero(~np.isfinite(coo.data))[0])
-        return (int(coo.row[k]), int(coo.col[k])), float(coo.data[k])
-    arr = np.asarray(value, dtype=float)
-    if arr.ndim == 0:
-        return None if np.isfinite(arr) else ((), float(arr))
-    flat = np.flatnonzero(~np.isfinite(arr.reshape(-1)))
-    if flat.size == 0:
-        return None
-    idx = np.unravel_index(int(flat[0]), arr.shape)
-    return tuple(int(i) for i in idx), float(arr[idx])
+from ..modeling.checks import first_nonfinite
 
 
 def check_constants(pieces: Iterable[tuple[str, Any]]) -> None:

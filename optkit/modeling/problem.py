@@ -22,34 +22,8 @@ import numpy as np
 from ..errors import DataError, InvalidProblemError
 from ..results import Result
 from .base import Model
+from .checks import first_nonfinite as _first_nonfinite
 from .classify import classify
-
-
-def _first_nonfinite(val) -> tuple[tuple[int, ...], float] | None:
-    """(index, value) of the first NaN/±inf entry of a constant's value, or None when all finite.
-
-    Sparse values are checked on their stored entries only (``.data``: O(nnz), never densified);
-    the index of a bad stored entry is recovered from the sparse structure only when one exists.
-    """
-    if hasattr(val, "tocoo") and hasattr(val, "data"):  # scipy.sparse matrix or array
-        data = np.asarray(val.data)
-        if data.size == 0 or np.isfinite(data).all():
-            return None
-        coo = val.tocoo()
-        k = int(np.flatnonzero(~np.isfinite(coo.data))[0])
-        return (int(coo.row[k]), int(coo.col[k])), float(coo.data[k])
-    arr = np.asarray(val)
-    if arr.dtype.kind in "biu":  # integers and booleans are always finite
-        return None
-    if arr.dtype.kind == "c":
-        finite = np.isfinite(arr)
-    else:
-        arr = np.asarray(arr, dtype=float)
-        finite = np.isfinite(arr)
-    if finite.all():
-        return None
-    idx = tuple(int(i) for i in np.unravel_index(int(np.argmin(finite.ravel())), arr.shape))
-    return idx, arr[idx] if arr.ndim else arr.item()
 
 
 def _check_constants(problem) -> None:
