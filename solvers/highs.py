@@ -111,6 +111,7 @@ class HighsBackend(Backend):
             h.clearSolver()
             h.resetOptions()
         self._local.state = None  # the held model (if any) is gone
+        self._local.options = None
         return h
 
     #: data a re-solve may change in place and still warm-start from HiGHS's last basis
@@ -158,16 +159,20 @@ class HighsBackend(Backend):
         import highspy
 
         warm = self._warm_state(form)
+        native = self.native_options(form, options)
+        same_options = warm and getattr(self._local, "options", None) == native
         if warm:
             h = self._local.highs
-            h.resetOptions()
+            if not same_options:
+                h.resetOptions()
         else:
             h = self._instance()
-        native = self.native_options(form, options)
-        for k, v in native.items():
+        self._local.options = None
+        for k, v in (() if same_options else native.items()):
             if h.setOptionValue(k, v) == highspy.HighsStatus.kError:
                 raise OptionError(f"HiGHS refused the value {v!r} of option {k!r} (type "
                                   f"{type(v).__name__}; HiGHS wants {_option_type(h, k)})")
+        self._local.options = dict(native)  # what the held instance is set to now
         if "time_limit" in native:
             # HiGHS 1.16 compares time_limit with the instance's *total* run time, which keeps
             # growing over the solves of a reused instance: shift the limit by what was spent
