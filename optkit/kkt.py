@@ -4,7 +4,8 @@ Besides the absolute residuals below, every row and bound is judged against **it
 (``feasibility_rel``, see :func:`scaled_violation`): a row lo <= aᵢᵀx <= hi violated by vᵢ on the
 side of bound b counts vᵢ / max(‖aᵢ‖∞, |b|) (‖∇cᵢ(x)‖∞ for a nonlinear row), a bound
 lo <= xⱼ <= hi counts vⱼ / max(1, |b|). So ``1e-9·x >= 1e-9`` at x = 0 is violated by 1 (relative),
-whatever other numbers the problem holds. Integrality is max |xⱼ − round(xⱼ)| over integer
+whatever other numbers the problem holds. (A nonlinear row's coefficient size is
+max(‖∇cᵢ(x)‖∞, ‖∇cᵢ(x0)‖∞): its gradient may vanish at a degenerate solution.) Integrality is max |xⱼ − round(xⱼ)| over integer
 columns, measured on its own. ``stationarity_rel`` divides by max(1, ‖∇f(x)‖∞) and
 ``complementarity_rel`` by max(1, |f(x)|).
 
@@ -166,9 +167,29 @@ def nlp_kkt(form, x: np.ndarray, y: np.ndarray | None, z: np.ndarray | None = No
         g = form.grad(x)
         c = form.cons(x)
         J = form.jac(x) if form.m else None
-        return kkt_residuals(x, g, c, J, y, form.lb, form.ub, form.cl, form.cu, f=f, z=z)
+        scale = None
+        if J is not None:
+            scale = np.maximum(row_abs_max(J), _start_row_scale(form))
+        return kkt_residuals(x, g, c, J, y, form.lb, form.ub, form.cl, form.cu, f=f, z=z,
+                             row_scale=scale)
     finally:
         form.counts.update(saved)
+
+
+def _start_row_scale(form) -> np.ndarray:
+    """‖∇cᵢ(x0)‖∞ per row of an NLPForm, computed once per form.
+
+    A nonlinear row's scale is the larger of its gradient size at the returned point and at the
+    start: at a degenerate solution ∇cᵢ(x) may vanish (a singular Jacobian), and the row would
+    otherwise be judged against a scale of almost 0."""
+    cached = form.__dict__.get("_row_scale_x0")
+    if cached is None or cached.size != form.m:
+        try:
+            cached = row_abs_max(form.jac(form.x0))
+        except Exception:  # noqa: BLE001 - an oracle failing at x0: no start scale
+            cached = np.zeros(form.m)
+        form.__dict__["_row_scale_x0"] = cached
+    return cached
 
 
 def linear_row_scale(form) -> np.ndarray:

@@ -4,7 +4,8 @@ Definitions (all measured by optkit on the form the solver saw, see :mod:`optkit
 
 - ``feasibility_rel``: the largest violation of a row or bound, each relative to its own scale
   (row i violated by vᵢ on the side of bound b: vᵢ / max(‖aᵢ‖∞, |b|); bound of column j:
-  vⱼ / max(1, |b|)). Judged against ``feas_tol``.
+  vⱼ / max(1, |b|); a nonlinear row's ‖aᵢ‖∞ is max(‖∇cᵢ(x)‖∞, ‖∇cᵢ(x0)‖∞)). Judged against
+  ``feas_tol``.
 - ``integrality``: max |xⱼ − round(xⱼ)| over integer columns, against ``int_tol`` (absolute).
 - ``stationarity_rel``: ‖x − Proj[lb,ub](x − ∇ₓL)‖∞ / max(1, ‖∇f‖∞), against ``opt_tol``.
 - ``complementarity_rel``: max yᵢ⁺(cuᵢ − cᵢ), yᵢ⁻(cᵢ − clᵢ) over max(1, |f|), against ``opt_tol``.

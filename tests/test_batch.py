@@ -205,3 +205,22 @@ def test_bilevel_rows_keep_the_lower_level_gap(tmp_path):
     assert r["status"] == "OPTIMAL" and verdict(r) == "correct"
     assert r["objective"] == pytest.approx(r["known_objective"], abs=1e-6)
     assert abs(r["metrics"]["lower_gap"]) < 1e-6
+
+
+def test_rows_keep_the_verdict_nodes_and_native_status(tmp_path, mps_dir):
+    """A row stores optkit's verdict, the node count and the solver's own status; a claim the
+    measurement contradicts is UNVERIFIED with the claim kept in `termination`."""
+    import shutil
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for name in ("afiro.mps", "lseu.mps"):
+        shutil.copy(mps_dir / name, lib / name)
+    runs = ok.batch.run(f"folder:{lib}", ["highs"], workers=1, time_limit=60,
+                        store=tmp_path / "r.sqlite", progress=False)
+    by = {r["instance"]: r for r in runs}
+    assert by["afiro"]["verified"] == 1 and by["afiro"]["native_status"] == "kOptimal"
+    assert by["lseu"]["nodes"] is not None and by["lseu"]["nodes"] >= 1
+    with sqlite3.connect(tmp_path / "r.sqlite") as con:
+        stored = dict(con.execute("select instance, verified from runs").fetchall())
+    assert stored == {"afiro": 1, "lseu": 1}

@@ -168,7 +168,8 @@ def run(library, solvers, settings=None, seeds=None, workers: int = 1,
     return BatchRuns(rows, ran=len(todo), skipped=len(jobs) - len(todo), store=st.path, jobs=len(jobs))
 
 
-_OUTCOME = {"status", "termination", "primal_status", "objective", "iterations", "kkt",
+_OUTCOME = {"status", "termination", "primal_status", "objective", "iterations", "nodes",
+            "verified", "native_status", "kkt",
             "evaluations", "history", "metrics", "build_time", "solve_time", "wall_time", "message", "log",
             "worker"}
 
