@@ -67,8 +67,13 @@ class Backend:
 
     # ---------------------------------------------------------------- declarations
     def is_available(self) -> bool:
-        """True when every module in ``requires`` can be found (nothing is imported)."""
-        return all(importlib.util.find_spec(mod) is not None for mod in self.requires)
+        """True when every module in ``requires`` can be found (nothing is imported); looked up
+        once per backend instance (installed modules do not come and go within a process)."""
+        cached = self.__dict__.get("_available")
+        if cached is None:
+            cached = all(importlib.util.find_spec(mod) is not None for mod in self.requires)
+            self.__dict__["_available"] = cached
+        return cached
 
     def unavailable_reason(self) -> str:
         """Why the backend cannot run here (empty when available)."""

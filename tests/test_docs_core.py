@@ -7,7 +7,8 @@ import pytest
 from conftest import require_backend
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ["README.md", "docs/getting_started.md", "docs/modelling.md", "docs/results.md", "docs/backends.md"]
+DOCS = ["README.md", "docs/getting_started.md", "docs/modelling.md", "docs/results.md", "docs/backends.md",
+        "docs/parameters.md", "docs/nlp_derivatives.md"]
 
 
 def _blocks(path: Path) -> list[str]:
