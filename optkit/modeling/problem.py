@@ -180,17 +180,31 @@ class Problem(Model):
             form = compiled.form
             raw = form.objective(x) if hasattr(form, "objective") else form.f_fn(x)
             result.objective = float(self.sense * raw)
-            values = compiled.values(x)
-            result._values = lambda var: _lookup(values, var, "variable")
+            # mapped back on first use only (a re-solve loop that reads the objective pays nothing)
+            values = _Lazy(lambda: compiled.values(x))
+            result._values = lambda var: _lookup(values.get(), var, "variable")
             if result.y is not None:
-                duals = compiled.duals(x, np.asarray(result.y, float))
-                result._duals = lambda con: _lookup(duals, con, "constraint")
+                y = np.asarray(result.y, float)
+                duals = _Lazy(lambda: compiled.duals(x, y))
+                result._duals = lambda con: _lookup(duals.get(), con, "constraint")
             else:
                 result._duals = lambda con: None
         else:
             result._values = lambda var: None
             result._duals = lambda con: None
         return result
+
+
+class _Lazy:
+    """A value computed on the first ``get()`` and kept."""
+
+    def __init__(self, make):
+        self._make, self._value, self._done = make, None, False
+
+    def get(self):
+        if not self._done:
+            self._value, self._done = self._make(), True
+        return self._value
 
 
 def _lookup(table: dict, item, what: str):
