@@ -94,24 +94,33 @@ def mps_section() -> str:
 
 
 def overrule_section() -> str:
-    """A solver's claim that optkit's own measurement contradicts: the row 1e-9·x >= 1e-9 (x >= 1)
-    is 'satisfied' at x = 0 within the solver's absolute tolerance; judged on its own scale it is
-    violated by 100 %, so the claim is kept but not verified and is_solved() is False."""
+    """Solver claims that optkit's own measurement contradicts, kept visible (verified=False).
+
+    The row 1e-9·x >= 1e-9 (x >= 1) is 'satisfied' at x = 0 within a solver's absolute tolerance.
+    Linear backends get the row rescaled by a power of two first (optkit.ir.equilibrate) and find
+    x = 1; ipopt, on the NLP form, still answers x = 0, and optkit overrules it. shell.mps through
+    cvxpy's default Clarabel tolerances violates a row by 4e-3 of that row's own scale."""
     prob = ok.LinearProblem(c=[1.0], A=[[1e-9]], rl=[1e-9], ru=[np.inf], lb=[0.0], ub=[10.0],
                             name="tiny-row")
     rows = []
-    for solver in ("highs", "scipy", "clarabel", "cvxpy"):
+    for label, model, solver in [(s, prob, s) for s in ("highs", "scipy", "clarabel", "ipopt")] + [
+            ("highs on shell.mps", SHARED_MPS / "shell.mps", "highs"),
+            ("cvxpy on shell.mps", SHARED_MPS / "shell.mps", "cvxpy")]:
         try:
-            res = ok.solve(prob, solver)
-        except ok.OptkitError as exc:
-            rows.append(f"| {solver} | not run: {exc} | | | | | | |")
+            res = ok.solve(model, solver)
+        except (ok.OptkitError, OSError) as exc:
+            rows.append(f"| {label} | not run: {exc} | | | | | | |")
             continue
-        rows.append(_row(f"{solver} (solved: {res.is_solved()})", res))
+        rows.append(_row(f"{label} (solved: {res.is_solved()})", res))
     return ("## When optkit's measurement overrules a solver's claim\n\n"
-            "min x s.t. 1e-9·x >= 1e-9, 0 <= x <= 10 (true optimum 1). A solver that answers x = 0 "
-            "meets the row within its absolute tolerance; optkit judges each row on its own scale "
+            "min x s.t. 1e-9·x >= 1e-9, 0 <= x <= 10 (true optimum 1), then shell.mps (optimum "
+            "1208825346). A solver's tolerance is absolute: x = 0 meets the tiny row within it. "
+            "Linear backends are handed the row rescaled by a power of two and find x = 1; ipopt, "
+            "which sees the row as written, answers 0. optkit judges each row on its own scale "
             "(violation / max(‖aᵢ‖∞, |bᵢ|) = 1), keeps the claim as `termination`, sets "
-            "`verified=False` and says which residual failed.\n\n" + HEADER + "\n" + "\n".join(rows))
+            "`verified=False` and says which residual failed. On shell.mps Clarabel through cvxpy "
+            "(its own default tolerances) claims optimal with row 2 violated by 4e-3 of its scale."
+            "\n\n" + HEADER + "\n" + "\n".join(rows))
 
 
 def area_sections(out: Path) -> list[str]:

@@ -15,11 +15,14 @@ import time
 import traceback
 from typing import Any
 
+import numpy as np
+
 from . import registry
 from .errors import OptionError, OptkitError, UnsupportedProblemError
 from .finish import measure as _measure
 from .finish import presolve_verdict, to_result
 from .ir.convexity import cached_convexity_problem
+from .ir.equilibrate import equilibrated
 from .options import SolveOptions
 from .results import Result
 from .status import Termination
@@ -121,8 +124,14 @@ def solve(problem: Any, solver: str | None = None, decompose: bool = False,
         res = early
         res.solver = backend.name
     else:
-        res = _run(lambda: backend.solve_linear(form, opts) if kind == "linear"
+        scaled = equilibrated(form) if kind == "linear" else None
+        solver_form = scaled[0] if scaled is not None else form
+        res = _run(lambda: backend.solve_linear(solver_form, opts) if kind == "linear"
                    else backend.solve_nlp(form, opts), backend)
+        if scaled is not None:  # multipliers of the original rows: y = D y' (optkit.ir.equilibrate)
+            if res.y is not None and len(res.y) == form.m:
+                res.y = scaled[1] * np.asarray(res.y, dtype=float)
+            res.extra["row_scaling"] = solver_form.meta["row_scaling"]
     t2 = time.perf_counter()
     if early is None or early.x is not None:
         _measure(res, form, Tolerances.from_options(opts, backend.default_tol))

@@ -21,6 +21,8 @@ from optkit.options import Option
 from optkit.raw import RawSolution
 from optkit.status import PrimalStatus, Termination
 
+from conftest import require_backend
+
 inf = np.inf
 
 
@@ -83,9 +85,13 @@ def test_tiny_row_lp_answered_zero_is_not_verified(fake):
     assert res.kkt["feasibility_rel"] == pytest.approx(1.0)
     assert res.kkt["feasibility"] == pytest.approx(1e-9)  # absolutely tiny, relatively total
     assert "scaled primal infeasibility 1 at row 0" in res.message
-    _claim(fake, [1.0], y=[-1e9])  # the true optimum: x = 1, y = −1/1e-9
+    # the true optimum x = 1. The backend saw the row rescaled by d = 2^30 (optkit.ir.equilibrate):
+    # its multiplier y' = −1/(d·1e-9) of the row it saw maps back to y = d·y' = −1e9 for the user's
+    d = 2.0 ** 30
+    _claim(fake, [1.0], y=[-1.0 / (d * 1e-9)])
     res = ok.solve(model, "test-fake")
     assert res.is_solved() and res.objective == pytest.approx(1.0)
+    assert res.extra["row_scaling"] == 1 and res.y[0] == pytest.approx(-1e9)
 
 
 def test_tiny_row_qp_answered_zero_is_not_verified(fake):
@@ -259,3 +265,19 @@ def test_bad_data_errors_name_the_entry():
     with pytest.raises(DataError) as info:
         ok.LinearProblem(c=[1.0, np.nan], A=[[1, 1]], rl=[1])
     assert info.value.entry == "objective[1]" and "column index 1" in str(info.value)
+
+
+@pytest.mark.parametrize("solver", ["highs", "scipy", "clarabel", "cvxpy", "pyomo"])
+def test_extreme_rows_are_rescaled_before_the_solver_sees_them(solver):
+    """Rows with coefficients of size 1e-9 are handed to every linear backend scaled up by a
+    power of two, so absolute solver tolerances no longer accept x = 0 for x >= 1, nor
+    unboundedness for y <= 1; duals come back for the user's rows. A row of size 1e9 is left
+    as written (scaling it down would loosen the solver's tolerance on it)."""
+    require_backend(solver)
+    lp = ok.LinearProblem(c=[1.0, 2.0], A=[[1e-9, 0.0], [0.0, 1e9]], rl=[1e-9, 2e9], lb=[0, 0])
+    res = ok.solve(lp, solver)
+    assert res.is_solved() and res.objective == pytest.approx(5.0, rel=1e-7)
+    assert res.y == pytest.approx([-1e9, -2e-9], rel=1e-6)  # c + Aᵀy = 0 on the user's rows
+    y = cp.Variable(nonneg=True)
+    mx = ok.solve(ok.Problem(cp.Maximize(y), [1e-9 * y <= 1e-9]), solver)
+    assert mx.is_solved() and mx.objective == pytest.approx(1.0, rel=1e-7)
