@@ -90,7 +90,6 @@ def main(argv=None) -> int:
         for line in convergence_plots(Path(args.out) / "img", 30_000 if args.quick else 100_000, args.quick):
             print(line)
         return 0
-    import optkit as ok
     from optkit.problems import bilevel as B
 
     out = Path(args.out)

@@ -335,8 +335,8 @@ def best_of(args: list[str], timeout: float, count: int) -> dict:
 def table_scale(rows: list[dict], kind: str) -> str:
     sizes = sorted({r["n"] for r in rows if r.get("kind") == kind})
     ref_tool = "raw"
-    out = [f"| tool | n | build s | solve s | total s | × raw | peak MB | base MB | peak ÷ raw | "
-           f"objective | status |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    out = ["| tool | n | build s | solve s | total s | × raw | peak MB | base MB | peak ÷ raw | "
+           "objective | status |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for n in sizes:
         ref = next((r for r in rows if r.get("kind") == kind and r["n"] == n
                     and r["tool"] == ref_tool and "error" not in r), None)

@@ -274,7 +274,6 @@ class LVHBABackend(BilevelBackend):
         g1, g2, c0, pw, r = hp["gamma1"], hp["gamma2"], hp["c"], hp["p"], hp["r"]
         proj_C = _Projector(d, model)
         ylo, yhi = d.lb[ys], d.ub[ys]
-        ny = N - nx
         m = k_in + p_eq
         lam_lo = np.concatenate([np.zeros(k_in), np.full(p_eq, -np.inf if r is None else -r)])
         lam_hi = np.full(m, np.inf if r is None else r)

@@ -179,7 +179,7 @@ def build_model(form, with_duals: bool):
     import pyomo.environ as pyo
     from pyomo.core.expr.numeric_expr import LinearExpression
 
-    n, m = form.n, form.m
+    n = form.n
     model = pyo.ConcreteModel(name=form.name)
     lb = [None if not np.isfinite(v) else float(v) for v in form.lb]
     ub = [None if not np.isfinite(v) else float(v) for v in form.ub]
