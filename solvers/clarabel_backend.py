@@ -229,18 +229,10 @@ class Stacked:
             idx, start = self.blocks[name]
             return idx, zc[start:start + idx.size]
 
-        idx, v = part("E")
-        y[idx] += v
-        idx, v = part("U")
-        y[idx] += v
-        idx, v = part("L")
-        y[idx] -= v
-        idx, v = part("F")
-        zcol[idx] += v
-        idx, v = part("B+")
-        zcol[idx] += v
-        idx, v = part("B-")
-        zcol[idx] -= v
+        for name, target, sign in (("E", y, 1.0), ("U", y, 1.0), ("L", y, -1.0),
+                                   ("F", zcol, 1.0), ("B+", zcol, 1.0), ("B-", zcol, -1.0)):
+            idx, v = part(name)
+            target[idx] += sign * v
         return y, zcol
 
 
