@@ -28,12 +28,6 @@ import scipy.sparse as sp
 from scipy.optimize import lsq_linear
 
 
-def _violation(v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
-    if v.size == 0:
-        return 0.0
-    return float(max((lo - v).max(), (v - hi).max(), 0.0))
-
-
 def row_abs_max(M: sp.spmatrix) -> np.ndarray:
     """‖Mᵢ‖∞ for every row of a sparse matrix, in O(nnz) (0 for an empty row)."""
     M = M if sp.isspmatrix_csr(M) else sp.csr_matrix(M)
@@ -44,20 +38,28 @@ def row_abs_max(M: sp.spmatrix) -> np.ndarray:
     return out
 
 
+def _signed_excess(v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """max(lo − v, v − hi) per entry: ≤ 0 inside the bounds, NaN where v is NaN."""
+    with np.errstate(invalid="ignore"):
+        return np.maximum(lo - v, v - hi)
+
+
 def scaled_violation(v: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                     row_scale: np.ndarray | float) -> tuple[float, int]:
+                     row_scale: np.ndarray | float,
+                     excess: np.ndarray | None = None) -> tuple[float, int]:
     """max over entries of the violation of lo <= v <= hi, each divided by its own scale.
 
     Entry i violated below counts (loᵢ − vᵢ)/max(sᵢ, |loᵢ|), above (vᵢ − hiᵢ)/max(sᵢ, |hiᵢ|), with
     sᵢ = ``row_scale`` (the row's coefficient size; 1 for a variable bound). A scale of 0 (an
-    empty row) falls back to 1. Returns (largest relative violation, its index or −1).
+    empty row) falls back to 1. ``excess`` is :func:`_signed_excess` of (v, lo, hi) when the
+    caller has it. Returns (largest relative violation, its index or −1).
     """
     if v.size == 0:
         return 0.0, -1
-    with np.errstate(invalid="ignore"):
-        worst = np.maximum(lo - v, v - hi)  # ≤ 0 where the entry is within its bounds
-    if not np.isnan(worst).any() and worst.max() <= 0.0:
-        return 0.0, -1  # the common case at a solver's answer: nothing violated at all
+    worst = _signed_excess(v, lo, hi) if excess is None else excess
+    top = worst.max()
+    if top <= 0.0:  # the common case at a solver's answer: nothing violated (NaN compares False)
+        return 0.0, -1
     s = np.broadcast_to(np.asarray(row_scale, dtype=float), v.shape)
     with np.errstate(invalid="ignore"):
         below = np.where(lo > v, lo - v, 0.0)
@@ -128,11 +130,12 @@ def kkt_residuals(x: np.ndarray, g: np.ndarray, c: np.ndarray, J: sp.spmatrix | 
                                 np.abs(np.maximum(-z, 0.0) * gap_lb).max(initial=0.0)))
         if max(stat_z, comp_bounds) < stat:
             stat, comp_z, bound_mult = stat_z, comp_bounds, "solver"
-    feas = max(_violation(c, cl, cu), _violation(x, lb, ub))
+    ex_rows, ex_cols = _signed_excess(c, cl, cu), _signed_excess(x, lb, ub)
+    feas = float(max(ex_rows.max(initial=0.0), ex_cols.max(initial=0.0), 0.0))
     if row_scale is None:
         row_scale = row_abs_max(J) if (J is not None and c.size) else np.ones(c.size)
-    rows_rel, worst_row = scaled_violation(c, cl, cu, row_scale)
-    cols_rel, worst_col = scaled_violation(x, lb, ub, 1.0)
+    rows_rel, worst_row = scaled_violation(c, cl, cu, row_scale, ex_rows)
+    cols_rel, worst_col = scaled_violation(x, lb, ub, 1.0, ex_cols)
     if rows_rel >= cols_rel and worst_row >= 0:
         feas_rel, worst = rows_rel, f"row {worst_row}"
     elif worst_col >= 0:
