@@ -421,21 +421,31 @@ CONTINUOUS = {"ZDT1": 30, "ZDT2": 30, "ZDT3": 30, "ZDT4": 10, "ZDT6": 10,
               "CTP1": 4, "CTP2": 4}
 
 
-def problem(name: str, n: int | None = None, **kw):
-    """``(MultiObjective, reference_front)`` for a continuous test problem by name."""
+def problem(name: str, n: int | None = None, m: int | None = None, **kw):
+    """``(MultiObjective, reference_front)`` for a continuous test problem by name.
+
+    ``m`` sets the number of objectives of the scalable DTLZ problems (default 3; n = m + k − 1
+    with k = 5, 10, 20 for DTLZ1, 2, 7 unless ``n`` is given). The reference front of an
+    m-objective DTLZ problem is a lattice with about 500 points for m ≥ 4."""
     from optkit.multiobjective import MultiObjective
 
     name = name.upper()
     if name not in CONTINUOUS:
         raise KeyError(f"unknown moo problem {name!r}; known: {', '.join(CONTINUOUS)}")
     cons = cons_jac = None
+    if m is not None and not name.startswith("DTLZ"):
+        raise ValueError(f"{name} has a fixed number of objectives; m= applies to DTLZ problems")
     if name.startswith("ZDT"):
         F, J, lb, ub = _zdt(name, n or CONTINUOUS[name])
         front = zdt_front(name)
     elif name.startswith("DTLZ"):
         k = {"DTLZ1": 5, "DTLZ2": 10, "DTLZ7": 20}[name]
-        F, J, lb, ub = _dtlz(name, 3, k if n is None else n - 2)
-        front = dtlz_front(name)
+        mm = 3 if m is None else int(m)
+        if mm < 2:
+            raise ValueError(f"{name} needs m >= 2 objectives, got m={m!r}")
+        F, J, lb, ub = _dtlz(name, mm, k if n is None else n - mm + 1)
+        lattice = {2: 400, 3: 60, 4: 14, 5: 8, 6: 6}.get(mm, 4)
+        front = dtlz_front(name, mm, lattice if name != "DTLZ7" else min(lattice, 10))
     elif name.startswith("CTP"):
         F, J, cons, cons_jac, lb, ub, front = _ctp(name, n or 4)
     else:
