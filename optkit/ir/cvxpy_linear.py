@@ -753,7 +753,7 @@ class DirectLinear:
             form.lb[:], form.ub[:] = lb, ub
             what.update({"lb", "ub"})
         # caches derived from the old data: row scales depend on A, convexity on Q
-        stale = {"A": ("_row_scale",), "Q": ("_convexity", "_convexity_key")}
+        stale = {"A": ("_row_scale", "_row_factors"), "Q": ("_convexity", "_convexity_key")}
         drop = {k for part, keys in stale.items() if part in what for k in keys}
         drop |= {k for k in form.meta if k.startswith("_") and not any(
             k in keys for keys in stale.values())}

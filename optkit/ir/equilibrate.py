@@ -29,6 +29,15 @@ def row_factors(form: LinearForm) -> np.ndarray | None:
     """The factors dᵢ (see module docstring), or None when no row needs rescaling."""
     if form.m == 0 or form.A.nnz == 0:
         return None
+    cached = form.meta.get("_row_factors")  # dropped with "_row_scale" when A changes
+    if cached is not None and cached[0] is form.A:
+        return cached[1]
+    d = _factors(form)
+    form.meta["_row_factors"] = (form.A, d)
+    return d
+
+
+def _factors(form: LinearForm) -> np.ndarray | None:
     from ..kkt import linear_row_scale
 
     size = linear_row_scale(form)
