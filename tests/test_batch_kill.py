@@ -10,6 +10,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 import optkit as ok
 
 N_JOBS = 24
@@ -45,12 +47,15 @@ def _count(store: Path) -> int:
         return 0
 
 
-def _batch(tmp: Path, store: Path) -> subprocess.Popen:
+def _batch(tmp: Path, store: Path, tmpdir: Path | None = None, k: int | None = None
+           ) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "optkit.cli", "batch", "--library", "slowlib:library",
            "--solvers", "optkit.testing.faulty:SlowBackend", "--settings",
            '{"a": {"delay": 0.25}, "b": {"delay": 0.2}}', "--workers", "2", "--time-limit", "30",
-           "--store", str(store), "--no-progress"]
+           "--store", str(store), "--no-progress"] + (["--param", f"k={k}"] if k else [])
     env = dict(os.environ, PYTHONPATH=str(tmp) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    if tmpdir is not None:
+        env["TMPDIR"] = str(tmpdir)
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -98,6 +103,7 @@ def _gone(pids: set[int], timeout: float = 15) -> None:
     assert [p for p in pids if alive(p)] == []
 
 
+@pytest.mark.slow
 def test_sigint_then_sigkill_then_resume(tmp_path):
     (tmp_path / "slowlib.py").write_text(LIB)
     store = tmp_path / "kill.sqlite"
@@ -135,3 +141,80 @@ def test_sigint_then_sigkill_then_resume(tmp_path):
     for r in rows:
         assert abs(r["objective"] - r["known_objective"]) < 1e-9
     assert len({r["batch_id"] for r in rows}) == 3  # rows from all three runs, none rewritten
+
+
+def _leftovers(tmpdir: Path) -> list[str]:
+    return sorted(p.name for p in tmpdir.iterdir()
+                  if p.name.startswith(("optkit-batch-", "pymp-")))
+
+
+@pytest.mark.slow
+def test_temp_folders_removed_on_every_exit(tmp_path):
+    """Normal end, SIGTERM (exit 143) and SIGINT (130) leave no optkit-batch-* or pymp-* folder;
+    after SIGKILL the next batch removes the dead run's folders when it starts."""
+    (tmp_path / "slowlib.py").write_text(LIB)
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    store = tmp_path / "t.sqlite"
+
+    p = _batch(tmp_path, store, tmpdir, k=2)
+    out, err = p.communicate(timeout=180)
+    assert p.returncode == 0, err
+    assert "4 jobs: 4 run now" in out
+    assert _leftovers(tmpdir) == []
+
+    for sig, code in ((signal.SIGTERM, 143), (signal.SIGINT, 130)):
+        store.unlink()
+        p = _batch(tmp_path, store, tmpdir)
+        _wait_rows(store, 2, p)
+        assert any(n.startswith("optkit-batch-") for n in _leftovers(tmpdir))  # in use now
+        procs = _descendants(p.pid)
+        p.send_signal(sig)
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == code, err
+        assert "Traceback" not in err
+        _gone(procs)
+        assert _leftovers(tmpdir) == []
+
+    store.unlink()
+    p = _batch(tmp_path, store, tmpdir)
+    _wait_rows(store, 2, p)
+    procs = _descendants(p.pid)
+    killed = p.pid
+    p.send_signal(signal.SIGKILL)
+    p.communicate(timeout=60)
+    _gone(procs)
+    stale = _leftovers(tmpdir)
+    assert stale and all(n.startswith(f"optkit-batch-{killed}-") for n in stale)
+    p = _batch(tmp_path, store, tmpdir, k=2)  # the next start removes the dead run's folders
+    out, err = p.communicate(timeout=180)
+    assert p.returncode == 0, err
+    assert _leftovers(tmpdir) == []
+
+
+@pytest.mark.slow
+def test_temp_folder_removed_when_the_batch_raises(tmp_path, monkeypatch):
+    """An exception inside the batch (here: the store fails on the second row) still removes the
+    job-log folder."""
+    import tempfile
+
+    import numpy as np
+    from optkit.problems_api import Instance
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    class Failing(ok.batch.Store):
+        def add(self, row):
+            if self.count() >= 1:
+                raise RuntimeError("disk full (simulated)")
+            return super().add(row)
+
+    lib = [Instance(f"p{i}", lambda i=i: ok.LinearProblem(
+        c=np.array([1.0 + i]), A=np.array([[1.0]]), rl=[1.0], ru=[np.inf], lb=[0.0],
+        ub=[np.inf]), "lp", 1, 1, known_objective=1.0 + i) for i in range(3)]
+    with pytest.raises(RuntimeError, match="disk full"):
+        ok.batch.run(lib, ["highs"], store=Failing(tmp_path / "f.sqlite"), progress=False)
+    logs = [p.name for p in tmp_path.iterdir()
+            if p.name.startswith(f"optkit-batch-{os.getpid()}-") and not p.name.endswith("-mp")]
+    assert logs == []
+    assert Failing(tmp_path / "f.sqlite").count() == 1

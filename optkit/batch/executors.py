@@ -18,6 +18,14 @@ holds up to two jobs in its pipe; ``reuse=False`` starts one process per job ins
 Consecutive jobs on the same instance are sent to the slot that built it last, which reuses the
 built model (``ModelCache``).
 
+**Temporary folders.** Job logs go to ``$TMPDIR/optkit-batch-PID-*`` (PID: the batch process),
+removed when :func:`run_local` returns or raises (Ctrl-C; SIGTERM once the runner has turned it
+into ``SystemExit``). multiprocessing's own folder for the fork server's socket (``pymp-*``) is
+placed in ``$TMPDIR/optkit-batch-PID-mp`` instead (``/tmp/...`` when ``$TMPDIR`` is so deep that
+a socket path would pass 107 bytes), removed when the batch process exits. A
+process killed by SIGKILL cannot clean up: :func:`remove_stale_tempdirs`, called when a local
+batch starts, removes the ``optkit-batch-PID-*`` folders whose owner PID is no longer alive.
+
 **Dask** (:func:`run_dask`): every job is a Dask task that runs :func:`run_local` on that single
 job inside the Dask worker (a plain fork of the Dask worker process, which never runs a solver
 itself; same isolation, deadline and memory cap), and returns its outcome to the batch process,
@@ -31,7 +39,9 @@ import importlib.util
 import multiprocessing as mp
 import os
 import pickle
+import atexit
 import resource
+import shutil
 import signal
 import socket
 import sys
@@ -42,7 +52,7 @@ import types
 from collections import OrderedDict, deque
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from .job import Job, ModelCache, execute
 
@@ -92,8 +102,8 @@ def _slot_main(conn, jobs: list[Job] | None, memory_limit: int | None,
             resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
         # Python-level output goes to fds 1/2 (which each job points at its log file), even when
         # the parent had replaced sys.stdout/sys.stderr (pytest, notebooks)
-        sys.stdout = open(1, "w", buffering=1, closefd=False)
-        sys.stderr = open(2, "w", buffering=1, closefd=False)
+        sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 - lives with the process
+        sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
         faulthandler.enable(file=sys.stderr, all_threads=True)  # fatal signals: traceback to the log
         cache = ModelCache()
         conn.send(("ready", os.getpid()))
@@ -112,9 +122,13 @@ def _slot_main(conn, jobs: list[Job] | None, memory_limit: int | None,
             os.dup2(fd, 2)
             os.close(fd)
             try:
-                job = jobs[idx] if payload is None else pickle.loads(payload)
+                if payload is None:
+                    assert jobs is not None, "fork mode: the job list is inherited"
+                    job = jobs[idx]
+                else:
+                    job = pickle.loads(payload)
                 out = execute(job, cache)
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 out = {"status": "ERROR", "message": f"worker: {type(exc).__name__}: {exc}",
                        "log_extra": traceback.format_exc()}
             if out.get("status") in ("MEMORY", "ERROR"):
@@ -146,17 +160,85 @@ def default_backend_modules() -> list[str]:
     for kind in PRELOAD_CLASSES:
         try:
             names.append(registry.best_for(kind).name)
-        except Exception:  # noqa: BLE001 - nothing installed for that class
+        except Exception:
             continue
     return preload_modules(list(dict.fromkeys(names)))
+
+
+TMP_PREFIX = "optkit-batch-"
+_SESSION_TMP: Path | None = None
+
+
+def _tmp_root() -> Path:
+    return Path(tempfile.gettempdir())
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_stale_tempdirs() -> list[Path]:
+    """Remove the ``optkit-batch-PID-*`` folders (of this user, in the temp directory) whose owner
+    process PID is no longer alive — left by a batch killed with SIGKILL; return them."""
+    removed: list[Path] = []
+    entries: list[Path] = []
+    for root in dict.fromkeys([_tmp_root(), Path("/tmp")]):
+        try:
+            entries += list(root.glob(TMP_PREFIX + "*"))
+        except OSError:  # pragma: no cover
+            continue
+    uid = os.getuid()
+    for d in entries:
+        pid_txt = d.name[len(TMP_PREFIX):].split("-", 1)[0]
+        if not pid_txt.isdigit() or int(pid_txt) == os.getpid():
+            continue
+        try:
+            if not d.is_dir() or d.is_symlink() or d.stat().st_uid != uid:
+                continue
+        except OSError:
+            continue
+        if not _pid_alive(int(pid_txt)):
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed
+
+
+def _session_tmpdir() -> Path:
+    """This process's folder for multiprocessing's files (the fork server's socket), removed at
+    exit; named ``optkit-batch-PID-mp`` so that a later batch can remove it after a SIGKILL. A
+    UNIX socket path has at most 107 bytes: under a deep temp directory the folder goes to /tmp
+    instead (where :func:`remove_stale_tempdirs` looks too)."""
+    global _SESSION_TMP
+    if _SESSION_TMP is None or not _SESSION_TMP.is_dir():
+        name = f"{TMP_PREFIX}{os.getpid()}-mp"
+        root = _tmp_root()
+        if len(str(root / name)) + len("/listener-xxxxxxxx") > 100 and Path("/tmp").is_dir():
+            root = Path("/tmp")
+        d = root / name
+        shutil.rmtree(d, ignore_errors=True)  # a dead process's, with our (reused) PID
+        d.mkdir(mode=0o700)
+        _SESSION_TMP = d
+        atexit.register(shutil.rmtree, str(d), True)
+    return _SESSION_TMP
 
 
 def _forkserver_context(extra: list[str] | None = None):
     """A forkserver context: workers fork from a clean interpreter with optkit and the batch's
     backend modules preloaded (so a worker replaced after a crash starts warm). The fork server
-    starts once per Python session; ``extra`` modules only count for the batch that starts it."""
+    starts once per Python session; ``extra`` modules only count for the batch that starts it.
+    Its socket lives in :func:`_session_tmpdir` rather than in a ``pymp-*`` folder that
+    multiprocessing would only remove on a normal exit."""
     global _FS_CTX
     if _FS_CTX is None:
+        config = mp.current_process()._config  # type: ignore[attr-defined]  # mp's settings
+        if not config.get("tempdir"):
+            config["tempdir"] = str(_session_tmpdir())
         ctx = mp.get_context("forkserver")
         mods = list(dict.fromkeys(PRELOAD + default_backend_modules() + list(extra or [])))
         ctx.set_forkserver_preload([m for m in mods if importlib.util.find_spec(m.split(".")[0])])
@@ -172,7 +254,7 @@ def preload_modules(solvers: list[str]) -> list[str]:
     for name in solvers:
         try:
             b = registry.get(name)
-        except Exception:  # noqa: BLE001 - reported when the batch runs
+        except Exception:
             continue
         mods.append(type(b).__module__)
         mods.extend(getattr(b, "requires", ()) or ())
@@ -214,7 +296,7 @@ class _Slot:
                     os._exit(0)
             child_conn.close()
             self.conn, self.pid = parent_conn, pid
-            self.sentinel = os.pidfd_open(pid)
+            self.sentinel: int | None = os.pidfd_open(pid)
         elif method == "forkserver":
             ctx = _forkserver_context(preload)
             parent_conn, child_conn = ctx.Pipe()
@@ -350,10 +432,11 @@ def run_local(jobs: list[Job], on_outcome: Callable[[int, dict], None], workers:
     preload = preload_modules(sorted({jobs[i].solver for i in todo})) if method != "fork" else None
     # group by problem so that a slot can reuse the model it built last
     groups: OrderedDict[str, deque] = OrderedDict()
-    for i in todo:
-        groups.setdefault(jobs[i].problem_key, deque()).append(i)
+    for t in todo:
+        groups.setdefault(jobs[t].problem_key, deque()).append(t)
     requeued: deque = deque()
-    logdir = Path(tempfile.mkdtemp(prefix="optkit-batch-"))
+    remove_stale_tempdirs()
+    logdir = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-"))
     slots: list[_Slot | None] = [None] * max(1, int(workers))
     host = socket.gethostname()
     counter = 0
@@ -361,11 +444,12 @@ def run_local(jobs: list[Job], on_outcome: Callable[[int, dict], None], workers:
     def next_job(slot: _Slot | None) -> int | None:
         if requeued:
             return requeued.popleft()
-        if slot is not None and slot.last_problem in groups:
-            q = groups[slot.last_problem]
+        last = slot.last_problem if slot is not None else None
+        if last is not None and last in groups:
+            q = groups[last]
             i = q.popleft()
             if not q:
-                del groups[slot.last_problem]
+                del groups[last]
             return i
         if not groups:
             return None
@@ -385,8 +469,13 @@ def run_local(jobs: list[Job], on_outcome: Callable[[int, dict], None], workers:
             s.started = time.time()
             s.deadline = deadline_of(s.queue[0][0], s.started)
 
-    def finish(k: int, idx: int, out: dict) -> None:
+    def live(k: int) -> _Slot:
         s = slots[k]
+        assert s is not None, f"slot {k} is empty"
+        return s
+
+    def finish(k: int, idx: int, out: dict) -> None:
+        s = live(k)
         front, logpath = s.queue.popleft()
         if front != idx:  # pragma: no cover - protocol violation
             raise RuntimeError(f"batch worker answered job {idx}, expected {front}")
@@ -401,7 +490,7 @@ def run_local(jobs: list[Job], on_outcome: Callable[[int, dict], None], workers:
         on_outcome(idx, out)
 
     def died(k: int, timed_out: bool) -> None:
-        s = slots[k]
+        s = live(k)
         idx, logpath = s.queue.popleft()
         s.kill()
         code = s.exitcode
@@ -414,7 +503,7 @@ def run_local(jobs: list[Job], on_outcome: Callable[[int, dict], None], workers:
             status, msg = "MEMORY", f"worker died ({_signal_name(code)}) on an allocation failure"
         else:
             status, msg = "CRASH", f"worker process died ({_signal_name(code)})"
-        for j, lp in reversed(s.queue):  # never started: run them elsewhere
+        for j, _ in reversed(s.queue):  # never started: run them elsewhere
             requeued.appendleft(j)
         slots[k] = None
         on_outcome(idx, {"status": status, "message": msg, "log": log[-LOG_TAIL:],
@@ -424,8 +513,10 @@ def run_local(jobs: list[Job], on_outcome: Callable[[int, dict], None], workers:
         while True:
             # dispatch: fill every slot's pipe up to `depth` jobs
             for k in range(len(slots)):
-                while slots[k] is None or len(slots[k].queue) < depth:
+                while True:
                     s = slots[k]
+                    if s is not None and len(s.queue) >= depth:
+                        break
                     i = next_job(s)
                     if i is None:
                         break
@@ -433,7 +524,7 @@ def run_local(jobs: list[Job], on_outcome: Callable[[int, dict], None], workers:
                     if method != "fork":
                         try:
                             payload = dumps_job(jobs[i])
-                        except Exception as exc:  # noqa: BLE001 - becomes the job's row
+                        except Exception as exc:
                             on_outcome(i, {"status": "ERROR", "message":
                                            f"the job cannot be sent to a worker process: "
                                            f"{type(exc).__name__}: {exc} (make the instance's "
@@ -460,11 +551,11 @@ def run_local(jobs: list[Job], on_outcome: Callable[[int, dict], None], workers:
             if not busy:
                 break
             now = time.time()
-            timeout = max(0.0, min(slots[k].deadline for k in busy) - now)
-            handles = {}
+            timeout = max(0.0, min(live(k).deadline for k in busy) - now)
+            handles: dict = {}
             for k in busy:
-                handles[slots[k].conn] = k
-                handles[slots[k].sentinel] = k
+                handles[live(k).conn] = k
+                handles[live(k).sentinel] = k
             ready = wait(list(handles), timeout=None if timeout == float("inf") else timeout)
             done = set()
             for h in ready:
@@ -472,7 +563,7 @@ def run_local(jobs: list[Job], on_outcome: Callable[[int, dict], None], workers:
                 if k in done:
                     continue
                 done.add(k)
-                s = slots[k]
+                s = live(k)
                 while s.queue and s.conn.poll():
                     try:
                         idx, out = s.conn.recv()
@@ -499,12 +590,7 @@ def run_local(jobs: list[Job], on_outcome: Callable[[int, dict], None], workers:
                     s.stop()
                 else:
                     s.kill()
-        try:
-            for p in logdir.iterdir():
-                p.unlink()
-            logdir.rmdir()
-        except OSError:
-            pass
+        shutil.rmtree(logdir, ignore_errors=True)
 
 
 def run_isolated(job: Job, memory_limit: int | None = None, grace: float | None = None) -> dict:

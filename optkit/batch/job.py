@@ -14,6 +14,9 @@ anything else               ERROR
 
 Otherwise the status is the Result's termination name. A worker that dies (abort, segfault) or
 overruns its hard deadline is recorded by the parent as CRASH / TIMEOUT (see executors).
+
+A job with ``lenient=True`` reads a model file with ``strict=False``: the reader accepts a file it
+has warnings about, and the warnings (one line each) go to the row's ``read_warnings`` column.
 """
 from __future__ import annotations
 
@@ -47,6 +50,7 @@ class Job:
     seed: int | None = None
     time_limit: float | None = None
     versions: dict = field(default_factory=dict)
+    lenient: bool = False
 
     def row(self) -> dict:
         """The store columns that describe the job (outcome columns excluded)."""
@@ -59,29 +63,67 @@ class Job:
 
 
 def job_key(problem_key: str, solver: str, settings: dict, seed: int | None,
-            time_limit: float | None, versions: dict) -> str:
-    """sha256 of the job's identity: problem content, solver, settings, seed, limit, versions."""
-    payload = json.dumps({"problem": problem_key, "solver": solver, "settings": settings,
-                          "seed": seed, "time_limit": time_limit, "versions": versions},
-                         sort_keys=True, default=str)
+            time_limit: float | None, versions: dict, lenient: bool = False) -> str:
+    """sha256 of the job's identity: problem content, solver, settings, seed, limit, versions
+    (and lenient reading, when asked: the same file read strictly is another job)."""
+    ident = {"problem": problem_key, "solver": solver, "settings": settings, "seed": seed,
+             "time_limit": time_limit, "versions": versions}
+    if lenient:
+        ident["lenient"] = True
+    payload = json.dumps(ident, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def read_model(path: str, strict: bool = True, time_limit: float | None = None):
+    """``optkit.read(path)`` with the reader's ``strict`` and ``time_limit`` options, each passed
+    only when the installed reader takes it."""
+    import inspect
+
+    from ..ir.model_file import read_model_file
+    from ..modeling import LinearProblem, read
+
+    want: dict[str, Any] = {"strict": strict}
+    if time_limit is not None:
+        want["time_limit"] = time_limit
+    if all(k in inspect.signature(read).parameters for k in want):
+        return read(path, **want)
+    params = inspect.signature(read_model_file).parameters
+    return LinearProblem(form=read_model_file(path, **{k: v for k, v in want.items()
+                                                       if k in params}))
+
+
+def build_model(job: Job):
+    """The job's model: ``instance.build()``, or for a file instance read leniently, the file
+    read with ``strict=False``."""
+    path = getattr(job.instance.build, "path", None)
+    if job.lenient and isinstance(path, str):
+        return read_model(path, strict=False)
+    return job.instance.build()
+
+
+def read_warnings(model: Any, result: Any = None) -> list[str] | None:
+    """The reader's warnings of a leniently read file (``form.meta["read_warnings"]``, or the
+    result's ``warnings``), None when there are none."""
+    meta = getattr(getattr(model, "form", None), "meta", None) or {}
+    w = meta.get("read_warnings") or getattr(result, "warnings", None)
+    return [str(x) for x in w] if w else None
 
 
 class ModelCache:
     """Keeps the last built model so consecutive jobs on one instance build it once."""
 
     def __init__(self):
-        self.key: str | None = None
+        self.key: tuple[str, bool] | None = None
         self.model: Any = None
 
     def get(self, job: Job):
-        if self.key == job.problem_key and self.model is not None:
+        if self.key == (job.problem_key, job.lenient) and self.model is not None:
             return self.model, 0.0, True
         self.key, self.model = None, None
         t0 = time.perf_counter()
-        model = job.instance.build()
+        model = build_model(job)
         dt = time.perf_counter() - t0
-        self.key, self.model = job.problem_key, model
+        self.key, self.model = (job.problem_key, job.lenient), model
         return model, dt, False
 
 
@@ -112,9 +154,9 @@ def execute(job: Job, cache: ModelCache | None = None) -> dict:
         if cache is not None:
             model, out["build_time"], cached = cache.get(job)
         else:
-            model = job.instance.build()
+            model = build_model(job)
             out["build_time"], cached = time.perf_counter() - t0, False
-    except BaseException as exc:  # noqa: BLE001 - every failure becomes a row
+    except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
         out.update(status=classify_exception(exc), message=f"build: {type(exc).__name__}: {exc}",
@@ -128,13 +170,15 @@ def execute(job: Job, cache: ModelCache | None = None) -> dict:
     t1 = time.perf_counter()
     try:
         res = solve(model, job.solver, **opts)
-    except BaseException as exc:  # noqa: BLE001
+    except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
         out.update(status=classify_exception(exc), solve_time=time.perf_counter() - t1,
-                   message=f"solve: {type(exc).__name__}: {exc}", log_extra=traceback.format_exc())
+                   message=f"solve: {type(exc).__name__}: {exc}", log_extra=traceback.format_exc(),
+                   read_warnings=read_warnings(model))
         return out
     out["solve_time"] = time.perf_counter() - t1
+    out["read_warnings"] = read_warnings(model, res)
     if _is_front(res):
         out.update(_front_outcome(res, job))
         if cached:
@@ -208,12 +252,12 @@ def _front_outcome(res, job: Job) -> dict:
 
                 s = np.ones(F.shape[1]) if res.senses is None else np.asarray(res.senses, float)
                 hv_ref = float(normalised_hypervolume(R * s, R * s))
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
             metrics["hv_norm"] = hv
             if hv_ref:
                 metrics["hv_ratio"] = hv / hv_ref
-        except Exception as exc:  # noqa: BLE001 - indicators are extras
+        except Exception as exc:
             metrics["indicator_error"] = f"{type(exc).__name__}: {exc}"
     term = getattr(res, "termination", None)
     ps, its = getattr(res, "primal_status", None), getattr(res, "iterations", None)
