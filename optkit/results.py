@@ -116,6 +116,19 @@ class Result:
             out["y"] = None if self.y is None else np.asarray(self.y).tolist()
         return json.loads(json.dumps(out, default=_jsonable))
 
+    def to_dataframe(self):
+        """A one-row pandas DataFrame: the fields of ``to_dict()``, KKT measures as
+        ``kkt_<name>``, timings as ``time_<phase>`` (needs the ``data`` extra)."""
+        from .notebook import result_frame
+
+        return result_frame(self)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: an autoescaped HTML summary (:mod:`optkit.notebook`)."""
+        from .notebook import result_html
+
+        return result_html(self)
+
     def __repr__(self) -> str:
         kkt = self.kkt.get("kkt")
         kkt_s = f"{kkt:.2e}" if isinstance(kkt, float) else "n/a"

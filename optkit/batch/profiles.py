@@ -19,11 +19,14 @@ records evaluations (keys ``nfev``/``evals``/``evaluations``), else one iteratio
 constraint violation (keys ``viol``/``infeasibility``/``feasibility``/``inf_pr``) exceeds
 ``feas_tol`` do not count; on constrained problems (m > 0) histories without a violation key are
 left out.
+
+:func:`plot_performance_profile` and :func:`plot_data_profile` draw them as matplotlib
+``Figure`` objects (not tied to pyplot, so a notebook displays the returned figure once).
 """
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -136,3 +139,56 @@ def data_profile(traces: dict, f0: dict, tau: float = 1e-3, known: dict | None =
         alphas = np.unique(np.concatenate([[0.0], np.sort(finite), [hi]]))
     d = (K[None, :, :] <= alphas[:, None, None]).mean(axis=1)
     return alphas, d, solvers
+
+
+# ------------------------------------------------------------------ figures
+def _figure(**kw):
+    """A matplotlib Figure not tied to pyplot (no global state; notebooks display it)."""
+    from ..extras import require
+
+    require("matplotlib", "plot", "profile plots")
+    from matplotlib.figure import Figure
+
+    return Figure(**kw)
+
+
+def plot_performance_profile(T: np.ndarray, labels: list[str], taus: np.ndarray | None = None,
+                             path=None, floor: float = 1e-3):
+    """Step plot of ρ_s(τ) (log₂ τ axis) for the time matrix T; returns the matplotlib Figure
+    (written to ``path`` as well when given)."""
+    taus, rho = performance_profile(T, taus, floor)
+    fig = _figure(figsize=(6.4, 4.2))
+    ax = fig.subplots()
+    for j, lab in enumerate(labels):
+        ax.step(taus, rho[:, j], where="post", label=lab)
+    ax.set_xscale("log", base=2)
+    ax.set_xlim(1, taus[-1])
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("τ (time ratio to the fastest solver)")
+    ax.set_ylabel("ρ(τ): fraction of problems")
+    ax.set_title(f"Performance profile (solve time, {np.asarray(T).shape[0]} problems)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    if path is not None:
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+    return fig
+
+
+def plot_data_profile(alphas: np.ndarray, d: np.ndarray, solvers: list, tau: float = 1e-3,
+                      unit: str = "iterations", problems: int | None = None, path=None):
+    """Step plot of d_s(α) from :func:`data_profile`'s output; returns the matplotlib Figure
+    (written to ``path`` as well when given)."""
+    fig = _figure(figsize=(6.4, 4.2))
+    ax = fig.subplots()
+    for j, lab in enumerate(solvers):
+        ax.step(alphas, d[:, j], where="post", label=lab)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(f"α ({unit})")
+    ax.set_ylabel("d(α): fraction of problems")
+    n = f", {problems} problems" if problems is not None else ""
+    ax.set_title(f"Data profile (τ = {tau:g}{n})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    if path is not None:
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+    return fig

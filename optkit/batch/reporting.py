@@ -7,11 +7,16 @@ profiles on solve time; Moré–Wild data profiles from per-iteration histories 
 recorded them); and the correctness table of every instance against its expected outcome
 (rules in :mod:`optkit.batch.outcomes`). A "problem" is an (instance, seed) pair; a "solver" is a
 label (backend name plus settings label).
+
+Two steps: :func:`report_context` turns the rows into plain data (tables of :class:`Cell` text,
+image references), and the templates ``report.md.j2`` and ``report.html.j2`` render the same
+context through :mod:`optkit.templating` — autoescaped HTML, escaped Markdown — so no text from a
+store (instance, file and manifest names, labels, messages, the title) is ever pasted into
+markup. The HTML page embeds its figures as ``data:`` URIs of the PNG bytes drawn here and carries
+a Content-Security-Policy that allows no script and no external resource.
 """
 from __future__ import annotations
 
-import base64
-import html
 import io
 import os
 from pathlib import Path
@@ -19,9 +24,12 @@ from typing import Any
 
 import numpy as np
 
+from .. import templating
+from ..templating import Cell
+from ..templating import fmt as _fmt
 from .outcomes import solved, timed, verdict
-from .profiles import (EVAL_KEYS, data_profile, history_trace, performance_profile,
-                       shifted_geometric_mean)
+from .profiles import (EVAL_KEYS, data_profile, history_trace, plot_data_profile,
+                       plot_performance_profile, shifted_geometric_mean)
 from .store import Store
 
 STATUS_COLORS = {
@@ -33,6 +41,9 @@ STATUS_COLORS = {
     "TIMEOUT": "#e8590c", "CRASH": "#b3141e", "MEMORY": "#7b0d1e", "ERROR": "#d62728",
 }
 MARK = {"correct": "✓", "wrong": "✗", "failed": "–", "unknown": "?"}
+CSS_CLASS = {"correct": "ok", "wrong": "bad", "failed": "fail", "unknown": ""}
+IMAGE_ALT = {"status": "outcomes", "fronts": "Pareto fronts", "perf_profile": "performance profile",
+             "data_profile": "data profile"}
 
 
 def _rows(store) -> list[dict]:
@@ -43,7 +54,7 @@ def _rows(store) -> list[dict]:
     p = Path(store)
     if not p.is_file():
         raise FileNotFoundError(f"no batch store at {p}")
-    with Store(p) as st:
+    with Store(p, readonly=True) as st:
         return st.rows()
 
 
@@ -72,8 +83,9 @@ def solver_table(rows: list[dict], shift: float = 10.0) -> list[dict]:
 
 
 def status_counts(rows: list[dict]) -> tuple[list[str], dict[str, dict[str, int]]]:
+    """(sorted statuses, {label: {status: count}})."""
     statuses = sorted({r["status"] for r in rows})
-    table = {}
+    table: dict[str, dict[str, int]] = {}
     for r in rows:
         d = table.setdefault(r["label"], {})
         d[r["status"]] = d.get(r["status"], 0) + 1
@@ -98,106 +110,6 @@ def time_matrix(rows: list[dict]) -> tuple[list, list[str], np.ndarray]:
     return problems, labels, T
 
 
-def _fig_to_png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    return buf.getvalue()
-
-
-def _plots(rows: list[dict], tau: float) -> dict[str, bytes]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    pngs: dict[str, bytes] = {}
-    # status bars
-    statuses, counts = status_counts(rows)
-    labels = sorted(counts)
-    fig, ax = plt.subplots(figsize=(7, 0.6 + 0.45 * len(labels)))
-    left = np.zeros(len(labels))
-    cmap = plt.get_cmap("tab20")
-    for k, st in enumerate(statuses):
-        vals = np.array([counts[l].get(st, 0) for l in labels], dtype=float)
-        ax.barh(labels, vals, left=left, label=st, color=STATUS_COLORS.get(st, cmap(k % 20)))
-        left += vals
-    ax.set_xlabel("jobs")
-    ax.set_title("Outcome per solver")
-    ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.25 if len(labels) > 2 else -0.4))
-    ax.invert_yaxis()
-    pngs["status"] = _fig_to_png(fig)
-    plt.close(fig)
-
-    # performance profile
-    problems, labs, T = time_matrix(rows)
-    if problems:
-        taus, rho = performance_profile(T)
-        fig, ax = plt.subplots(figsize=(6.4, 4.2))
-        for j, lab in enumerate(labs):
-            ax.step(taus, rho[:, j], where="post", label=lab)
-        ax.set_xscale("log", base=2)
-        ax.set_xlim(1, taus[-1])
-        ax.set_ylim(0, 1.02)
-        ax.set_xlabel("τ (time ratio to the fastest solver)")
-        ax.set_ylabel("ρ(τ): fraction of problems")
-        ax.set_title(f"Performance profile (solve time, {len(problems)} problems)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="lower right")
-        pngs["perf_profile"] = _fig_to_png(fig)
-        plt.close(fig)
-
-    # Pareto fronts (2-objective multiobjective rows)
-    fronts = front_rows(rows)
-    if fronts:
-        names = sorted({r["instance"] for r in fronts})[:6]
-        cols = min(3, len(names))
-        nrows = (len(names) + cols - 1) // cols
-        fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.6 * nrows), squeeze=False)
-        labels_all = sorted({r["label"] for r in fronts})
-        colors = {lab: plt.get_cmap("tab10")(i % 10) for i, lab in enumerate(labels_all)}
-        for ax, name in zip(axes.ravel(), names):
-            ref_drawn = False
-            for r in sorted((r for r in fronts if r["instance"] == name), key=lambda r: r["label"]):
-                m = r["metrics"]
-                if m.get("reference") and not ref_drawn:
-                    R = np.asarray(m["reference"])
-                    o = np.argsort(R[:, 0])
-                    ax.plot(R[o, 0], R[o, 1], ".", ms=2, color="0.6", label="reference")
-                    ref_drawn = True
-                F = np.asarray(m["front"])
-                ax.scatter(F[:, 0], F[:, 1], s=12, color=colors[r["label"]], label=r["label"])
-            ax.set_title(name, fontsize=10)
-            ax.grid(alpha=0.3)
-            ax.tick_params(labelsize=7)
-        for ax in axes.ravel()[len(names):]:
-            ax.axis("off")
-        handles, labs = axes.ravel()[0].get_legend_handles_labels()
-        fig.legend(handles, labs, loc="lower center", ncol=min(5, len(labs)), fontsize=8,
-                   bbox_to_anchor=(0.5, -0.02))
-        fig.suptitle("Pareto fronts (objective 1 vs objective 2)")
-        fig.tight_layout(rect=(0, 0.05, 1, 1))
-        pngs["fronts"] = _fig_to_png(fig)
-        plt.close(fig)
-
-    # data profile
-    dp = data_profile_inputs(rows)
-    if dp is not None:
-        traces, f0, known, unit = dp
-        alphas, d, sol = data_profile(traces, f0, tau=tau, known=known)
-        fig, ax = plt.subplots(figsize=(6.4, 4.2))
-        for j, lab in enumerate(sol):
-            ax.step(alphas, d[:, j], where="post", label=lab)
-        ax.set_ylim(0, 1.02)
-        ax.set_xlabel(f"α ({unit})")
-        ax.set_ylabel("d(α): fraction of problems")
-        ax.set_title(f"Data profile (τ = {tau:g}, {len({p for p, _ in traces})} problems)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="lower right")
-        pngs["data_profile"] = _fig_to_png(fig)
-        plt.close(fig)
-    return pngs
-
-
 def front_rows(rows: list[dict]) -> list[dict]:
     """Rows holding a 2-objective Pareto front in ``metrics``."""
     out = []
@@ -209,22 +121,27 @@ def front_rows(rows: list[dict]) -> list[dict]:
     return out
 
 
+def _mean_of(metrics: list[dict], key: str) -> float | None:
+    vals = [m[key] for m in metrics if m.get(key) is not None]
+    return float(np.mean(vals)) if vals else None
+
+
 def front_table(rows: list[dict]) -> list[list]:
     """Per label: jobs, complete fronts, mean points, mean IGD, mean hypervolume ratio."""
     out = []
     mo = [r for r in rows if (r.get("metrics") or {}).get("points") is not None]
     for lab in sorted({r["label"] for r in mo}):
         rs = [r["metrics"] for r in mo if r["label"] == lab]
-        mean = lambda k: (float(np.mean([m[k] for m in rs if m.get(k) is not None]))  # noqa: E731
-                          if any(m.get(k) is not None for m in rs) else None)
-        out.append([lab, len(rs), sum(bool(m.get("complete")) and m["points"] > 0 for m in rs),
-                    mean("points"), mean("igd"), mean("igd_plus"), mean("hv_ratio")])
+        out.append([lab, len(rs), sum(bool(m.get("complete")) and m["points"] > 0 for m in rs)]
+                   + [_mean_of(rs, k) for k in ("points", "igd", "igd_plus", "hv_ratio")])
     return out
 
 
 def data_profile_inputs(rows: list[dict]):
     """traces, start values, known optima and the unit name; None when no history has objectives."""
-    traces, f0, known = {}, {}, {}
+    traces: dict[tuple, Any] = {}
+    f0: dict[tuple, float] = {}
+    known: dict[tuple, float] = {}
     evals = False
     for r in rows:
         if not solved(r) and r.get("status") in ("CRASH", "TIMEOUT", "MEMORY"):
@@ -244,161 +161,189 @@ def data_profile_inputs(rows: list[dict]):
     return traces, f0, known, ("simplex gradients: evaluations / (n+1)" if evals else "iterations")
 
 
-# ------------------------------------------------------------------ text
-def _fmt(v: Any, digits: int = 4) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        if v != v:
-            return "n/a"
-        return f"{v:.{digits}g}"
-    return str(v)
+# ------------------------------------------------------------------ figures
+def _fig_to_png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    return buf.getvalue()
 
 
-def _md_table(head: list[str], body: list[list[Any]]) -> str:
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
-    lines += ["| " + " | ".join(_fmt(c) for c in row) + " |" for row in body]
-    return "\n".join(lines)
+def _figure(**kw):
+    from ..extras import require
+
+    require("matplotlib", "plot", "the figures of batch reports")
+    from matplotlib.figure import Figure
+
+    return Figure(**kw)
+
+
+def status_figure(rows: list[dict]):
+    """Stacked horizontal bars: the statuses of each solver label's jobs (a matplotlib Figure)."""
+    statuses, counts = status_counts(rows)
+    labels = sorted(counts)
+    fig = _figure(figsize=(7, 0.6 + 0.45 * len(labels)))
+    import matplotlib
+    ax = fig.subplots()
+    left = np.zeros(len(labels))
+    cmap = matplotlib.colormaps["tab20"]
+    for k, st in enumerate(statuses):
+        vals = np.array([counts[lab].get(st, 0) for lab in labels], dtype=float)
+        ax.barh(labels, vals, left=left, label=st, color=STATUS_COLORS.get(st, cmap(k % 20)))
+        left += vals
+    ax.set_xlabel("jobs")
+    ax.set_title("Outcome per solver")
+    ax.legend(fontsize=7, ncol=3, loc="upper center",
+              bbox_to_anchor=(0.5, -0.25 if len(labels) > 2 else -0.4))
+    ax.invert_yaxis()
+    return fig
+
+
+def fronts_figure(rows: list[dict]):
+    """Up to six 2-objective Pareto fronts of multiobjective rows, one panel per instance."""
+    fronts = front_rows(rows)
+    names = sorted({r["instance"] for r in fronts})[:6]
+    cols = min(3, len(names))
+    nrows = (len(names) + cols - 1) // cols
+    fig = _figure(figsize=(4.2 * cols, 3.6 * nrows))
+    import matplotlib
+    axes = fig.subplots(nrows, cols, squeeze=False)
+    labels_all = sorted({r["label"] for r in fronts})
+    colors = {lab: matplotlib.colormaps["tab10"](i % 10) for i, lab in enumerate(labels_all)}
+    for ax, name in zip(axes.ravel(), names):
+        ref_drawn = False
+        for r in sorted((r for r in fronts if r["instance"] == name), key=lambda r: r["label"]):
+            m = r["metrics"]
+            if m.get("reference") and not ref_drawn:
+                R = np.asarray(m["reference"])
+                o = np.argsort(R[:, 0])
+                ax.plot(R[o, 0], R[o, 1], ".", ms=2, color="0.6", label="reference")
+                ref_drawn = True
+            F = np.asarray(m["front"])
+            ax.scatter(F[:, 0], F[:, 1], s=12, color=colors[r["label"]], label=r["label"])
+        ax.set_title(name, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=7)
+    for ax in axes.ravel()[len(names):]:
+        ax.axis("off")
+    handles, labs = axes.ravel()[0].get_legend_handles_labels()
+    fig.legend(handles, labs, loc="lower center", ncol=min(5, len(labs)), fontsize=8,
+               bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle("Pareto fronts (objective 1 vs objective 2)")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return fig
+
+
+def performance_figure(rows: list[dict]):
+    """The Dolan–Moré profile of the rows' solve times (None when no problem is timed)."""
+    problems, labels, T = time_matrix(rows)
+    if not problems:
+        return None
+    return plot_performance_profile(T, labels)
+
+
+def data_figure(rows: list[dict], tau: float = 1e-3):
+    """The Moré–Wild data profile of the rows' histories (None when none has objectives)."""
+    dp = data_profile_inputs(rows)
+    if dp is None:
+        return None
+    traces, f0, known, unit = dp
+    alphas, d, sol = data_profile(traces, f0, tau=tau, known=known)
+    return plot_data_profile(alphas, d, sol, tau=tau, unit=unit,
+                             problems=len({p for p, _ in traces}))
+
+
+def _plots(rows: list[dict], tau: float) -> dict[str, bytes]:
+    figs = {"status": status_figure(rows),
+            "fronts": fronts_figure(rows) if front_rows(rows) else None,
+            "perf_profile": performance_figure(rows),
+            "data_profile": data_figure(rows, tau)}
+    return {k: _fig_to_png(f) for k, f in figs.items() if f is not None}
+
+
+# ------------------------------------------------------------------ context
+def _table(head: list[str], body: list[list[Any]]) -> dict:
+    return {"head": list(head),
+            "rows": [[c if isinstance(c, Cell) else Cell(_fmt(c)) for c in row] for row in body]}
 
 
 def correctness_rows(rows: list[dict]) -> tuple[list[str], list[list[Any]]]:
+    """(header, body) of the correctness table; result cells are :class:`Cell` with the verdict
+    mark, status and objective, and the verdict's CSS class."""
     labels = sorted({r["label"] for r in rows})
     by: dict[tuple, dict] = {}
     meta: dict[tuple, dict] = {}
-    for r in rows:
-        p = _problem(r)
-        by.setdefault(p, {})[r["label"]] = r
-        meta[p] = r
+    for row in rows:
+        p = _problem(row)
+        by.setdefault(p, {})[row["label"]] = row
+        meta[p] = row
     body = []
     for p in sorted(by, key=lambda t: tuple(map(str, t))):
         m = meta[p]
-        cells = []
+        cells: list[Any] = []
         for lab in labels:
             r = by[p].get(lab)
             if r is None:
-                cells.append("")
+                cells.append(Cell(""))
                 continue
             v = verdict(r)
             obj = f" {r['objective']:.8g}" if r.get("objective") is not None else ""
-            cells.append(f"{MARK[v]} {r['status']}{obj}")
+            cells.append(Cell(f"{MARK[v]} {r['status']}{obj}", CSS_CLASS[v]))
         name = p[1] if p[2] is None else f"{p[1]} (seed {p[2]})"
         body.append([name, m.get("expected"), m.get("known_objective")] + cells)
     return ["instance", "expected", "known f*"] + labels, body
 
 
-def build_markdown(rows: list[dict], title: str, images: dict[str, str]) -> str:
+def report_context(rows: list[dict], title: str, pngs: dict[str, bytes] | None = None) -> dict:
+    """Everything the report templates print, as plain data (strings, numbers, :class:`Cell`).
+
+    ``pngs`` maps figure keys (status, fronts, perf_profile, data_profile) to PNG bytes; each
+    becomes an image with its file name (Markdown) and a ``data:`` URI (HTML).
+    """
+    pngs = pngs or {}
     st = solver_table(rows)
-    libs = sorted({r.get("library") or "" for r in rows})
-    parts = [f"# {title}", "",
-             f"{len(rows)} jobs · {len({_problem(r) for r in rows})} problems · "
-             f"{len({r['label'] for r in rows})} solver labels · libraries: {', '.join(libs)}", "",
-             "## Solvers", "",
-             "Success = correct answer against the expected outcome (✓). Time = shifted geometric "
-             "mean of solve time in seconds (shift 10 s) over the instances meant to be solved, "
-             "jobs without a correct answer charged at the time limit.", "",
-             _md_table(["solver", "jobs", "correct", "wrong", "failed", "success rate",
-                        "SGM time [s]", "mean build [s]"],
-                       [[s["solver"], s["jobs"], s["correct"], s["wrong"], s["failed"],
-                         f"{100 * s['success_rate']:.1f} %", s["sgm_time"], s["mean_build"]]
-                        for s in st]), ""]
     statuses, counts = status_counts(rows)
-    parts += ["## Statuses", "", _md_table(["solver"] + statuses,
-                                           [[l] + [counts[l].get(s, 0) for s in statuses]
-                                            for l in sorted(counts)]), ""]
-    if "status" in images:
-        parts += [f"![outcomes]({images['status']})", ""]
+    images: dict[str, Any] = dict.fromkeys(IMAGE_ALT)
+    images.update({k: {"file": f"{k}.png", "alt": IMAGE_ALT.get(k, k),
+                       "uri": templating.data_uri(b)} for k, b in pngs.items()})
+    ctx: dict[str, Any] = {
+        "title": title,
+        "overview": {"jobs": len(rows), "problems": len({_problem(r) for r in rows}),
+                     "labels": len({r["label"] for r in rows}),
+                     "libraries": ", ".join(sorted({r.get("library") or "" for r in rows}))},
+        "solvers": _table(["solver", "jobs", "correct", "wrong", "failed", "success rate",
+                           "SGM time [s]", "mean build [s]"],
+                          [[s["solver"], s["jobs"], s["correct"], s["wrong"], s["failed"],
+                            f"{100 * s['success_rate']:.1f} %", s["sgm_time"], s["mean_build"]]
+                           for s in st]),
+        "statuses": _table(["solver"] + statuses,
+                           [[lab] + [counts[lab].get(s, 0) for s in statuses]
+                            for lab in sorted(counts)]),
+        "images": images,
+    }
     ft = front_table(rows)
-    if ft:
-        parts += ["## Multiobjective fronts", "",
-                  "Per solver: complete fronts, mean number of points, mean IGD and IGD⁺ to the "
-                  "reference front (lower is better) and mean hypervolume ratio to it (normalised "
-                  "by the reference front's ideal and nadir, reference point 1.1; 1 = as good).", "",
-                  _md_table(["solver", "jobs", "complete", "points", "IGD", "IGD⁺", "HV ratio"], ft), ""]
-        if "fronts" in images:
-            parts += [f"![Pareto fronts]({images['fronts']})", ""]
-    parts += ["## Performance profile (Dolan–Moré)", "",
-              "ρ(τ) = fraction of problems a solver answers correctly (optimum, or a correct "
-              "infeasible/unbounded claim) within τ times the fastest solver's time (times "
-              "floored at 1 ms; input-error instances left out).", ""]
-    if "perf_profile" in images:
-        parts += [f"![performance profile]({images['perf_profile']})", ""]
-    parts += ["## Data profile (Moré–Wild)", ""]
-    if "data_profile" in images:
-        dp = data_profile_inputs(rows)
-        with_h = sorted({lab for _, lab in dp[0]}) if dp else []
-        without = sorted({r["label"] for r in rows} - set(with_h))
-        parts += ["d(α) = fraction of problems where the objective has closed (1 − τ) of the gap "
-                  "f(x₀) − f_L within α units (from per-iteration histories; on constrained "
-                  "problems only iterates with recorded violation ≤ 1e-6 count).", "",
-                  f"![data profile]({images['data_profile']})", ""]
-        if without:
-            parts += [f"Not in the data profile (no usable history recorded): {', '.join(without)}.", ""]
-    else:
-        parts += ["No backend in this store recorded usable per-iteration histories (objective, "
-                  "and constraint violation on constrained problems), so no data profile is drawn.", ""]
+    ctx["fronts"] = (_table(["solver", "jobs", "complete", "points", "IGD", "IGD⁺", "HV ratio"], ft)
+                     if ft else None)
+    dp = data_profile_inputs(rows) if images["data_profile"] else None
+    with_h = sorted({lab for _, lab in dp[0]}) if dp else []
+    ctx["without_history"] = ", ".join(sorted({r["label"] for r in rows} - set(with_h)))
     head, body = correctness_rows(rows)
-    parts += ["## Correctness against expected outcomes", "",
-              "✓ agrees with the expected outcome (optimal value within 1e-6 relative, 1e-4 for "
-              "MILP), ✗ a wrong claim, – no answer (limit, crash, error).", "",
-              _md_table(head, body), ""]
+    ctx["correctness"] = _table(head, body)
     bad = [r for r in rows if r["status"] in ("CRASH", "TIMEOUT", "MEMORY", "ERROR")]
-    if bad:
-        parts += ["## Failed jobs", "", _md_table(
-            ["instance", "solver", "status", "message"],
-            [[r["instance"], r["label"], r["status"], (r.get("message") or "").replace("|", "/")[:160]]
-             for r in bad]), ""]
-    return "\n".join(parts)
+    ctx["failed"] = (_table(["instance", "solver", "status", "message"],
+                            [[r["instance"], r["label"], r["status"], (r.get("message") or "")[:160]]
+                             for r in bad]) if bad else None)
+    return ctx
 
 
-_CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;
-max-width:1100px;color:#222;padding:0 1em}table{border-collapse:collapse;margin:1em 0;font-size:13px}
-td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f0f3f7}
-tr:nth-child(even){background:#fafafa}.ok{color:#17702b}.bad{color:#b3141e;font-weight:600}
-.fail{color:#8a6d00}img{max-width:100%;border:1px solid #eee;margin:.5em 0}
-h1{border-bottom:2px solid #345}h2{margin-top:1.6em;color:#234}.note{color:#555;font-size:14px}"""
+# ------------------------------------------------------------------ rendering
+def render_markdown(context: dict) -> str:
+    """report.md from a :func:`report_context`."""
+    return templating.render_markdown("report.md.j2", **context)
 
 
-def _md_to_html(md: str, pngs: dict[str, bytes]) -> str:
-    """A small converter for the Markdown this module writes (headings, tables, images, text)."""
-    out, table = [], []
-
-    def flush():
-        if not table:
-            return
-        rows = [r.strip().strip("|").split(" | ") for r in table if not r.startswith("|---")]
-        h = "".join(f"<th>{html.escape(c.strip())}</th>" for c in rows[0])
-        body = ""
-        for r in rows[1:]:
-            cells = ""
-            for c in r:
-                c = c.strip()
-                cls = ("ok" if c.startswith("✓") else "bad" if c.startswith("✗") else
-                       "fail" if c.startswith("–") else "")
-                cells += f'<td class="{cls}">{html.escape(c)}</td>' if cls else f"<td>{html.escape(c)}</td>"
-            body += f"<tr>{cells}</tr>"
-        out.append(f"<table><thead><tr>{h}</tr></thead><tbody>{body}</tbody></table>")
-        table.clear()
-
-    for line in md.splitlines():
-        if line.startswith("|"):
-            table.append(line)
-            continue
-        flush()
-        if line.startswith("## "):
-            out.append(f"<h2>{html.escape(line[3:])}</h2>")
-        elif line.startswith("# "):
-            out.append(f"<h1>{html.escape(line[2:])}</h1>")
-        elif line.startswith("![") and "](" in line:
-            alt = line[2:line.index("]")]
-            src = line[line.index("](") + 2:-1]
-            key = Path(src).stem
-            if key in pngs:
-                src = "data:image/png;base64," + base64.b64encode(pngs[key]).decode()
-            out.append(f'<img alt="{html.escape(alt)}" src="{src}">')
-        elif line.strip():
-            out.append(f'<p class="note">{html.escape(line)}</p>')
-    flush()
-    return "\n".join(out)
+def render_html(context: dict) -> str:
+    """report.html (self-contained) from a :func:`report_context`."""
+    return templating.render_html("report.html.j2", **context)
 
 
 def write_report(store, out: str | os.PathLike | None = None, title: str = "optkit batch report",
@@ -407,6 +352,7 @@ def write_report(store, out: str | os.PathLike | None = None, title: str = "optk
     rows = _rows(store)
     if not rows:
         raise ValueError(f"the store {store} has no rows to report")
+    _figure()  # without matplotlib: one line naming the 'plot' extra, before any file is written
     out = Path(out if out is not None else "report")
     out.mkdir(parents=True, exist_ok=True)
     pngs = _plots(rows, tau)
@@ -415,12 +361,9 @@ def write_report(store, out: str | os.PathLike | None = None, title: str = "optk
         p = out / f"{k}.png"
         p.write_bytes(data)
         paths["png"][k] = p
-    images = {k: f"{k}.png" for k in pngs}
-    md = build_markdown(rows, title, images)
-    (out / "report.md").write_text(md)
-    page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{_CSS}</style></head><body>{_md_to_html(md, pngs)}</body></html>")
-    (out / "report.html").write_text(page)
+    ctx = report_context(rows, title, pngs)
+    (out / "report.md").write_text(render_markdown(ctx), encoding="utf-8")
+    (out / "report.html").write_text(render_html(ctx), encoding="utf-8")
     paths["markdown"] = out / "report.md"
     paths["html"] = out / "report.html"
     return paths

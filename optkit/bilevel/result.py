@@ -66,6 +66,12 @@ class BilevelResult(Result):
                 f"F={fmt(self.upper_objective)}, f={fmt(self.lower_objective)}, "
                 f"gap={fmt(self.lower_gap)}, iterations={self.iterations})")
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: Result's summary plus both levels' measures (:mod:`optkit.notebook`)."""
+        from ..notebook import bilevel_html
+
+        return bilevel_html(self)
+
     def to_dict(self, arrays: bool = False) -> dict:
         """Result.to_dict plus the bilevel measures."""
         out = super().to_dict(arrays)

@@ -1,37 +1,41 @@
 """Matplotlib plots of Pareto fronts: 2-D/3-D scatter with a reference front, parallel
-coordinates (normalised columns, for m > 3), attainment-style overlays of several runs."""
+coordinates (normalised columns, for m > 3), attainment-style overlays of several runs.
+
+Each function returns the matplotlib ``Figure`` it drew on, so a notebook displays it. Without
+``ax`` the figure is a fresh ``matplotlib.figure.Figure`` not registered with pyplot (no global
+state, no second copy shown by an inline backend); with ``ax`` it draws there and returns
+``ax.figure``. ``path`` also writes the figure to a file (PNG, PDF, SVG by extension).
+"""
 from __future__ import annotations
 
 import numpy as np
 
 
-def _plt():
-    import matplotlib
+def _new_figure(figsize: tuple[float, float]):
+    from ..extras import require
 
-    if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg") and not _interactive():
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    require("matplotlib", "plot", "Pareto-front plots")
+    from matplotlib.figure import Figure
 
-    return plt
+    return Figure(figsize=figsize)
 
 
-def _interactive() -> bool:
-    import sys
-
-    return hasattr(sys, "ps1")
+def _save(fig, path) -> None:
+    if path is not None:
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
 
 
 def plot_front(res, reference=None, ax=None, path=None, title=None, label=None, **kw):
-    """Scatter of ``res.F`` (2-D or 3-D) over an optional reference front (user units)."""
-    plt = _plt()
+    """Scatter of ``res.F`` (2-D or 3-D) over an optional reference front (user units); more
+    than three objectives go to :func:`plot_parallel`. Returns the Figure."""
     F = np.asarray(res.F, float)
     m = F.shape[1]
     names = res.names or [f"f{i+1}" for i in range(m)]
     if m > 3:
         return plot_parallel(res, ax=ax, path=path)
-    fig = None
     if ax is None:
-        fig = plt.figure(figsize=(5.2, 4.2))
+        fig = _new_figure((5.2, 4.2))
         ax = fig.add_subplot(111, projection="3d" if m == 3 else None)
     if reference is not None:
         R = np.asarray(reference, float)
@@ -51,46 +55,36 @@ def plot_front(res, reference=None, ax=None, path=None, title=None, label=None, 
     if title:
         ax.set_title(title)
     ax.legend(fontsize=8)
-    if path is not None:
-        (fig or ax.figure).tight_layout()
-        (fig or ax.figure).savefig(path, dpi=110)
-        plt.close(fig or ax.figure)
-    return ax
+    _save(ax.figure, path)
+    return ax.figure
 
 
 def plot_parallel(res, ax=None, path=None):
-    """Parallel coordinates of the front, each objective scaled to [0, 1] by ideal/nadir."""
-    plt = _plt()
+    """Parallel coordinates of the front, each objective scaled to [0, 1] by ideal/nadir.
+    Returns the Figure."""
     F = np.asarray(res.F, float)
     lo, hi = F.min(axis=0), F.max(axis=0)
     Z = (F - lo) / np.where(hi > lo, hi - lo, 1.0)
-    fig = None
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
+        ax = _new_figure((6, 3.5)).subplots()
     for row in Z:
         ax.plot(range(F.shape[1]), row, color="C0", alpha=0.35, lw=0.8)
     ax.set_xticks(range(F.shape[1]))
     ax.set_xticklabels(res.names or [f"f{i+1}" for i in range(F.shape[1])])
     ax.set_ylabel("normalised value")
-    if path is not None:
-        (fig or ax.figure).tight_layout()
-        (fig or ax.figure).savefig(path, dpi=110)
-        plt.close(fig or ax.figure)
-    return ax
+    _save(ax.figure, path)
+    return ax.figure
 
 
 def plot_runs(results, reference=None, path=None, title=None):
-    """Overlay the fronts of several runs (e.g. seeds or methods) in one 2-D or 3-D plot."""
-    plt = _plt()
+    """Overlay the fronts of several runs (e.g. seeds or methods) in one 2-D or 3-D plot.
+    Returns the Figure."""
     m = np.asarray(results[0].F).shape[1]
-    fig = plt.figure(figsize=(5.2, 4.2))
+    fig = _new_figure((5.2, 4.2))
     ax = fig.add_subplot(111, projection="3d" if m == 3 else None)
     for i, r in enumerate(results):
         plot_front(r, reference=reference if i == 0 else None, ax=ax, s=8)
     if title:
         ax.set_title(title)
-    if path is not None:
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-    return ax
+    _save(fig, path)
+    return fig

@@ -232,14 +232,17 @@ class ParetoResult(Result):
 
     # ------------------------------------------------------------------ export
     def to_dataframe(self):
-        """One row per front point: objectives by name, status, parameters, x."""
-        import pandas as pd
+        """One row per front point: objectives by name, status, parameters, x (needs the
+        ``data`` extra)."""
+        from ..notebook import pareto_frame
 
-        df = pd.DataFrame(self.F, columns=self.names or [f"f{i+1}" for i in range(self.F.shape[1])])
-        df["status"] = self.status if len(self.status) == len(df) else None
-        df["params"] = [dict(p) for p in self.params] if len(self.params) == len(df) else None
-        df["x"] = list(self.X)
-        return df
+        return pareto_frame(self)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the front's summary and first points (:mod:`optkit.notebook`)."""
+        from ..notebook import pareto_html
+
+        return pareto_html(self)
 
     def summary(self) -> dict:
         """A JSON-ready summary."""
@@ -251,13 +254,14 @@ class ParetoResult(Result):
 
     # ------------------------------------------------------------------ plots
     def plot(self, reference=None, ax=None, path=None, title: str | None = None, **kw: Any):
-        """2-D or 3-D scatter of the front (with an optional reference front); returns the axes."""
+        """2-D or 3-D scatter of the front (with an optional reference front); returns the
+        matplotlib Figure (see :mod:`optkit.multiobjective.plots`)."""
         from .plots import plot_front
 
         return plot_front(self, reference=reference, ax=ax, path=path, title=title, **kw)
 
     def plot_parallel(self, ax=None, path=None):
-        """Parallel-coordinates plot of the front (normalised columns)."""
+        """Parallel-coordinates plot of the front (normalised columns); returns the Figure."""
         from .plots import plot_parallel
 
         return plot_parallel(self, ax=ax, path=path)
