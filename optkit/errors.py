@@ -24,6 +24,10 @@ class ReadError(InvalidProblemError):
     """A model file could not be read (not MPS/LP, truncated, missing)."""
 
 
+class ReadTimeoutError(ReadError, TimeoutError):
+    """Reading a model file did not finish within its time limit (the reader was stopped)."""
+
+
 class UnsupportedProblemError(OptkitError, ValueError):
     """The problem uses a construct optkit (or the chosen backend) does not support."""
 
@@ -37,6 +41,11 @@ class UnknownSolverError(OptkitError, KeyError):
 
 class SolverUnavailableError(OptkitError, RuntimeError):
     """The backend is registered but its native library is not installed."""
+
+
+class MissingExtraError(OptkitError, ImportError):
+    """A feature needs an optional dependency that is not installed; the message names the pip
+    extra that brings it (raised by :func:`optkit.extras.require`)."""
 
 
 class OptionError(OptkitError, ValueError):

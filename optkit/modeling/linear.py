@@ -28,6 +28,20 @@ class LinearProblem(Model):
         self.kinds = frozenset(KINDS[self.problem_class])
         self._compiled = Direct(form, form.sense)
 
+    @classmethod
+    def from_file(cls, path: str | os.PathLike, *, strict: bool = True,
+                  time_limit: float | None = None) -> LinearProblem:
+        """The model of an MPS/LP file: :func:`read` (same arguments)."""
+        return cls(form=read_model_file(path, strict=strict, time_limit=time_limit))
+
+    def bind(self, result, compiled):
+        """As Model.bind; a lenient read's warnings go to ``result.extra["read_warnings"]``."""
+        result = super().bind(result, compiled)
+        warnings = self.form.meta.get("read_warnings")
+        if warnings:
+            result.extra.setdefault("read_warnings", list(warnings))
+        return result
+
     def compile(self, kind: str, x0=None):
         """The LinearForm itself ('linear'), or its NLPForm ('nlp')."""
         if kind == "linear":
@@ -37,6 +51,13 @@ class LinearProblem(Model):
         raise ValueError(f"unknown form kind {kind!r}")
 
 
-def read(path: str | os.PathLike) -> LinearProblem:
-    """Read an MPS or LP file into a LinearProblem (bad files raise errors naming the entry)."""
-    return LinearProblem(form=read_model_file(path))
+def read(path: str | os.PathLike, *, strict: bool = True,
+         time_limit: float | None = None) -> LinearProblem:
+    """Read an MPS or LP file (optionally .gz/.bz2/.xz) into a LinearProblem.
+
+    Bad files raise errors naming the file, the line and the entry; ``strict=False`` accepts
+    what HiGHS's reader accepts and keeps the warnings in ``form.meta["read_warnings"]`` (copied
+    to ``result.extra["read_warnings"]`` of each solve); ``time_limit`` bounds the read (seconds).
+    See :func:`optkit.ir.model_file.read_model_file`.
+    """
+    return LinearProblem(form=read_model_file(path, strict=strict, time_limit=time_limit))
