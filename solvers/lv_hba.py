@@ -17,9 +17,19 @@ inner saddle problem and one projected gradient step on (x, y, z) per iteration:
     dy = ∇_yF/c_k + ∇_y f(x, y) − (y − θ⁺)/γ₁,          dz = (z − λ⁺)/γ₂
     (x, y)⁺ = Proj_C((x, y) − α (dx, dy)),              z⁺ = Proj_Z(z − β dz).
 
-C is the upper level's set: the boxes of x and y, the upper affine constraints (closed-form
-projection for an affine set on x alone, a cached cvxpy QP otherwise). Y is the lower level's box.
-Gradients come from the compiled oracles (:mod:`optkit.bilevel.functions`); no Hessians.
+C holds, as in the paper, the boxes, the upper constraints and the (coupled) lower constraints;
+Proj_C is built once by :func:`make_projection` from :mod:`optkit.bilevel.projections` (closed
+forms and cached factorisations block by block; convex nonlinear rows by warm-started sequential
+linearisation; a cvxpy solve only as the fallback, or every iteration with ``projection="cvxpy"``).
+Y is the lower level's box. Gradients come from the compiled oracles
+(:mod:`optkit.bilevel.functions`; quadratic ones as one compiled CSR mat-vec, constraint
+Jacobians as triplets of the compiled form, :class:`optkit.bilevel.projections.RowsOracle`); no
+Hessians.
+
+Beyond the paper: ``multistart=K`` (seeded starts, the best bilevel-feasible answer by the measured
+lower gap, :mod:`optkit.bilevel.multistart`; ``multistart_settings`` cycles hyperparameters over
+the starts) and ``polish=True`` (:func:`optimistic_polish`: the optimistic point of the lower
+solution set at the final x).
 
 Defaults: α = β = 0.01, η = 0.03, γ₁ = 10, γ₂ = 0.1, c = 1, p = 0.49, r = 10. The paper's LLC
 setting is α = β = 0.002, p = 0.3 (``PAPER_SETTINGS``); the defaults take larger outer steps and a
@@ -37,8 +47,8 @@ History (``history_every``): one :func:`optkit.raw.iteration_record` per sample 
 Stopping: the projected-gradient step lengths ‖Δ(x,y)‖/α and ‖Δθ‖/η and the lower feasibility of
 (x, y) all below ``tol`` (relative to 1 + ‖v‖) → LOCALLY_OPTIMAL ("stationary for φ_k"); else
 ITERATION_LIMIT or TIME_LIMIT. The returned point is always measured independently (lower gap by a
-lower-level solve, both levels' feasibility) and primal_status says what it is. The method is
-deterministic (θ starts at y, λ and z at 0); ``seed`` is accepted for the common interface.
+lower-level solve, both levels' feasibility) and primal_status says what it is. One run is
+deterministic (θ starts at y, λ and z at 0); ``seed`` seeds the multistart draws.
 """
 from __future__ import annotations
 
@@ -48,9 +58,11 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
+from optkit.bilevel import multistart as _multistart
+from optkit.bilevel import projections
 from optkit.bilevel.backend import BilevelBackend
 from optkit.bilevel.psd import is_psd
-from optkit.bilevel.result import BilevelResult, finish, lower_value
+from optkit.bilevel.result import BilevelResult, finish, lower_value, solve_convex
 from optkit.errors import OptionError, UnsupportedProblemError
 from optkit.options import SolveOptions
 from optkit.raw import iteration_record
@@ -65,7 +77,7 @@ def lower_is_convex(model, v: np.ndarray) -> bool:
     try:
         if model.lower_problem(v).is_dcp():
             return True
-    except Exception:  # noqa: BLE001
+    except Exception:
         pass
     if d.f.is_quadratic and d.g.is_affine and d.h.is_affine:
         P = d.f.P if sp.issparse(d.f.P) else sp.csr_matrix(np.asarray(d.f.P))
@@ -74,51 +86,16 @@ def lower_is_convex(model, v: np.ndarray) -> bool:
     return False
 
 
-class _Projector:
-    """Projection onto C = {v : lb ≤ v ≤ ub, Ax x = bx, G(v) ≤ 0, H(v) = 0, g(v) ≤ 0, h(v) = 0}.
+class _CvxpyProjection:
+    """The fallback projection onto C: one cvxpy solve of min ‖w − p‖² over C written with the
+    model's own constraint expressions (built once, p a parameter)."""
 
-    As in the paper, C holds the (coupled) lower-level constraints as well as the upper ones.
-    Closed form for a box, and for affine equalities on entries without bounds (plus a box on the
-    others); OSQP (warm-started) for a general polyhedron; a cvxpy problem (Clarabel, one solve
-    per iteration: slow) for convex nonlinear constraints.
-    """
+    kind = "cvxpy"
 
-    def __init__(self, d, model=None):
-        self.d = d
-        N, nx = d.N, d.nx
-        rows = [(d.G, "ineq"), (d.H, "eq"), (d.g, "ineq"), (d.h, "eq")]
-        Axf = sp.hstack([d.Ax, sp.csr_matrix((d.Ax.shape[0], N - nx))], format="csr")
-        n_rows = sum(R.k for R, _ in rows) + Axf.shape[0]
-        self.kind = "box"
-        if n_rows == 0:
-            return
-        if all(R.is_affine for R, _ in rows):
-            E = sp.vstack([Axf, d.H.A, d.h.A], format="csr")
-            e = np.concatenate([d.bx, -d.H.b, -d.h.b])
-            I = sp.vstack([d.G.A, d.g.A], format="csr")
-            ib = np.concatenate([-d.G.b, -d.g.b])
-            touched = np.zeros(N, bool)
-            touched[np.unique(sp.coo_matrix(E).col)] = True
-            boxed = np.isfinite(d.lb) | np.isfinite(d.ub)
-            if I.shape[0] == 0 and not np.any(touched & boxed):
-                self._setup_affine(E, e)
-                self.kind = "affine"
-                return
-            import osqp
-
-            fin = np.flatnonzero(boxed)
-            B = sp.csr_matrix((np.ones(fin.size), (np.arange(fin.size), fin)), shape=(fin.size, N))
-            M = sp.vstack([B, E, I], format="csc")
-            lo = np.concatenate([d.lb[fin], e, np.full(I.shape[0], -np.inf)])
-            hi = np.concatenate([d.ub[fin], e, ib])
-            self.solver = osqp.OSQP()
-            self.solver.setup(sp.identity(N, format="csc"), np.zeros(N), M, lo, hi, eps_abs=1e-10,
-                              eps_rel=1e-10, polishing=False, verbose=False, max_iter=200000,
-                              warm_starting=True)
-            self.kind = "osqp"
-            return
+    def __init__(self, d, model):
         import cvxpy as cp
 
+        N, nx = d.N, d.nx
         self.w = cp.Variable(N)
         self.p = cp.Parameter(N)
         cons = []
@@ -130,61 +107,50 @@ class _Projector:
         if d.Ax.shape[0]:
             cons.append(d.Ax @ self.w[:nx] == d.bx)
         self.prob = _convex_projection(model, d, self.w, self.p, cons)
-        self.kind = "cvxpy"
-
-    #: above this many entries of E (rows × N) the affine projection is factored sparsely
-    DENSE_MAX = 4_000_000
-
-    def _setup_affine(self, E: sp.csr_matrix, e: np.ndarray) -> None:
-        """Projection onto {v : E v = e}: v − E⁺(E v − e). Small E: the pseudo-inverse (rank
-        deficiency allowed, e.g. LLSC's Bx = 0 with B of rank m/2). Large E: E⁺r = Eᵀw with
-        (EEᵀ + δI) w = r factored once (sparse LU, δ = 1e-12·max|EEᵀ|) and one refinement step,
-        which gives the minimum-norm correction for a consistent r."""
-        self.E, self.e = E, e
-        if E.shape[0] * E.shape[1] <= self.DENSE_MAX:
-            Ed = E.toarray()
-            self.E = Ed
-            self.pinvE = np.linalg.pinv(Ed)
-            self._solve_w = None
-            return
-        from scipy.sparse.linalg import splu
-
-        G = sp.csr_matrix(E @ E.T)
-        delta = 1e-12 * max(1.0, float(np.abs(G.data).max(initial=0.0)))
-        lu = splu((G + delta * sp.identity(G.shape[0])).tocsc())
-
-        def solve_w(r: np.ndarray) -> np.ndarray:
-            w = lu.solve(r)
-            return w + lu.solve(r - G @ w)
-
-        self.pinvE = None
-        self._solve_w = solve_w
+        self.calls = 0
 
     def __call__(self, v: np.ndarray) -> np.ndarray:
-        d = self.d
-        if self.kind == "box":
-            return np.clip(v, d.lb, d.ub)
-        if self.kind == "affine":
-            out = np.clip(v, d.lb, d.ub)
-            r = self.E @ out - self.e
-            if self._solve_w is None:
-                return out - self.pinvE @ r
-            return out - self.E.T @ self._solve_w(r)
-        if self.kind == "osqp":
-            self.solver.update(q=-v)
-            r = self.solver.solve(raise_error=False)
-            if r.info.status not in ("solved", "solved inaccurate") or r.x is None:
-                raise UnsupportedProblemError(f"lv-hba: projection onto C failed ({r.info.status}); "
-                                              f"is the set of jointly feasible (x, y) empty?")
-            return np.clip(np.asarray(r.x, float), d.lb, d.ub)
+        self.calls += 1
         self.p.value = v
-        try:
-            self.prob.solve(solver="CLARABEL")
-        except Exception:  # noqa: BLE001
-            self.prob.solve()
+        self.prob.solve()
         if self.w.value is None:
             raise UnsupportedProblemError(f"lv-hba: the set C is empty ({self.prob.status})")
         return np.asarray(self.w.value, float)
+
+
+def make_projection(d, model, v0: np.ndarray, method: str = "auto"):
+    """Proj_C for LV-HBA: C holds, as in the paper, the (coupled) lower-level constraints as well
+    as the upper ones and the boxes. ``method="auto"``: closed forms and cached factorisations of
+    :mod:`optkit.bilevel.projections` block by block (boxes, half-spaces, affine sets, simplices,
+    small polyhedra by a warm-started active set, large ones by a cached OSQP, convex nonlinear
+    rows by warm-started sequential linearisation), a cvxpy solve only as the fallback;
+    ``"cvxpy"``: a cvxpy solve every iteration (the previous behaviour, kept for comparison)."""
+    has_nonlinear = any(R.k and not R.is_affine for R in (d.G, d.H, d.g, d.h))
+    fallback = None
+    if has_nonlinear:
+        fallback = _CvxpyProjection(d, model)
+        if method == "cvxpy":
+            return _Projection(fallback, "cvxpy", fallback)
+    try:
+        P = projections.build(d, v0, fallback=fallback)
+    except ValueError as exc:
+        raise UnsupportedProblemError(f"lv-hba: cannot project onto C: {exc}") from exc
+
+    return _Projection(P, P.kind, fallback)
+
+
+class _Projection:
+    """Proj_C with its kind and fallback; a failed projection becomes UnsupportedProblemError."""
+
+    def __init__(self, fn, kind: str, fallback):
+        self.fn, self.kind, self.fallback = fn, kind, fallback
+
+    def __call__(self, v: np.ndarray) -> np.ndarray:
+        try:
+            return self.fn(v)
+        except ValueError as exc:
+            raise UnsupportedProblemError(f"lv-hba: projection onto C failed: {exc}; is the set "
+                                          f"of jointly feasible (x, y) empty?") from exc
 
 
 def _convex_projection(model, d, w, p, cons):
@@ -212,27 +178,137 @@ PAPER_SETTINGS = {"alpha": 0.002, "beta": 0.002, "eta": 0.03, "gamma1": 10.0, "g
                   "c": 1.0, "p": 0.3, "r": 10.0}
 
 
+def optimistic_polish(model, v: np.ndarray, gap_tol: float = 1e-8) -> np.ndarray | None:
+    """The optimistic completion of the point v at its lower-level parameters (beyond the paper).
+
+    With x̄ the upper variables that appear in the lower level, fixed at their values in v, and
+    v(x̄) the lower value (an independent solve), solve the convex problem
+
+        min F(x̄, x', y) over (x', y)  s.t.  upper and lower constraints,
+                                            f(x̄, y) ≤ v(x̄) + gap_tol·(1 + |v(x̄)|)
+
+    (x' the other upper variables): the best point of the (ε-)solution set S(x̄) for the upper
+    level, bilevel-feasible by construction. Returns the new joint vector, or None when the problem
+    is not DCP or the solve does not end optimal."""
+    import cvxpy as cp
+
+    from optkit.bilevel.model import substitute
+
+    d = model.data()
+    val, _ = lower_value(model, v)
+    if not math.isfinite(val):
+        return None
+    lower_ids = {var.id for var in model.lower.used_variables()}
+    fixed = [var for var in model.upper_variables if var.id in lower_ids]
+    mapping = {}
+    for var in fixed:
+        x = v[d.index.slice(var)]
+        mapping[var.id] = cp.Constant(np.reshape(x, var.shape, order="F") if var.shape else float(x[0]))
+    sense_f = model.lower.sense
+    f_expr = substitute(model.lower.objective.expr, mapping)
+    cons = [substitute(c, mapping) for c in list(model.upper.constraints) + list(model.lower.constraints)]
+    cons.append(sense_f * f_expr <= val + gap_tol * (1.0 + abs(val)))
+    obj = type(model.upper.objective)(substitute(model.upper.objective.expr, mapping))
+    prob = cp.Problem(obj, cons)
+    if not prob.is_dcp():
+        return None
+    with model.preserved_values():
+        try:
+            solve_convex(prob)
+        except Exception:  # no solver could take it: keep the point as it is
+            return None
+        if prob.status != "optimal":
+            return None
+        out = v.copy()
+        fixed_ids = {var.id for var in fixed}
+        for var in model.variables:
+            if var.id not in fixed_ids and var.value is not None:
+                out[d.index.slice(var)] = np.ravel(np.asarray(var.value, float), order="F")
+    return d.project_box(out)
+
+
+def _check_hyper(hp: dict) -> None:
+    """Raise OptionError naming the first hyperparameter out of its domain."""
+    for k in ("alpha", "beta", "eta", "gamma1", "gamma2", "c"):
+        if not (isinstance(hp[k], (int, float)) and hp[k] > 0 and math.isfinite(hp[k])):
+            raise OptionError(f"lv-hba: option {k} must be a positive number, got {hp[k]!r}")
+    if not (isinstance(hp["p"], (int, float)) and 0 <= hp["p"] < 0.5):
+        raise OptionError(f"lv-hba: option p must lie in [0, 1/2), got {hp['p']!r}")
+    if hp["r"] is not None and not (isinstance(hp["r"], (int, float)) and hp["r"] > 0):
+        raise OptionError(f"lv-hba: option r must be positive or None, got {hp['r']!r}")
+
+
+def _matvec(M):
+    """v ↦ M v without scipy's per-call dispatch: CSR data through the compiled kernel, dense
+    arrays through numpy. (The operator-overloaded ``M @ v`` costs several µs per call on small
+    sparse matrices, which dominated an iteration at n = 100.)"""
+    if M is None:
+        return None
+    if not sp.issparse(M):
+        Md = np.ascontiguousarray(M, float)
+        return Md.dot
+    M = sp.csr_matrix(M)
+    M.sum_duplicates()
+    m, n = M.shape
+    try:
+        from scipy.sparse import _sparsetools
+
+        kernel = _sparsetools.csr_matvec
+        indptr, indices, data = M.indptr, M.indices, M.data
+
+        def mv(v):
+            out = np.zeros(m)
+            kernel(m, n, indptr, indices, data, v, out)
+            return out
+        mv(np.zeros(n))
+        return mv
+    except Exception:  # a scipy without the private kernel
+        return M.dot
+
+
+def _grad_oracle(fn):
+    """∇φ for a quadratic φ = ½vᵀPv + qᵀv + r by the fast mat-vec, otherwise the compiled oracle."""
+    if fn.is_quadratic:
+        mv, q = _matvec(fn.P), np.asarray(fn.q, float)
+        return lambda v: mv(v) + q
+    return fn.grad
+
+
 class LVHBABackend(BilevelBackend):
     """LV-HBA (see module docstring); all hyperparameters are options."""
 
     name = "lv-hba"
     priority = {"bilevel": 50}
     requires = ("cvxpy",)
+    extra = None  # base install (docs/install.md)
     description = "bilevel: LV-HBA, Hessian-free single loop on the proximal Lagrangian value function"
     options = {"alpha": 0.01, "beta": 0.01, "eta": 0.03, "gamma1": 10.0, "gamma2": 0.1,
                "c": 1.0, "p": 0.49, "r": 10.0, "history_every": None, "history_gap": False,
-               "measure_gap": True, "check_convexity": True}
+               "measure_gap": True, "check_convexity": True, "projection": "auto",
+               "multistart": 1, "multistart_settings": None, "polish": False}
+
+    #: the hyperparameters a multistart setting may change
+    TUNABLE = ("alpha", "beta", "eta", "gamma1", "gamma2", "c", "p", "r")
 
     def _solve_model(self, model, options: SolveOptions) -> BilevelResult:
         t_start = time.perf_counter()
         hp = {k: options.get(k, v) for k, v in self.options.items()}
-        for k in ("alpha", "beta", "eta", "gamma1", "gamma2", "c"):
-            if not (isinstance(hp[k], (int, float)) and hp[k] > 0 and math.isfinite(hp[k])):
-                raise OptionError(f"lv-hba: option {k} must be a positive number, got {hp[k]!r}")
-        if not (0 <= hp["p"] < 0.5):
-            raise OptionError(f"lv-hba: option p must lie in [0, 1/2), got {hp['p']!r}")
-        if hp["r"] is not None and not hp["r"] > 0:
-            raise OptionError(f"lv-hba: option r must be positive or None, got {hp['r']!r}")
+        _check_hyper(hp)
+        if hp["projection"] not in ("auto", "cvxpy"):
+            raise OptionError(f"lv-hba: option projection must be 'auto' or 'cvxpy', got "
+                              f"{hp['projection']!r}")
+        K = hp["multistart"]
+        if isinstance(K, bool) or not isinstance(K, int) or K < 1:
+            raise OptionError(f"lv-hba: option multistart must be a positive integer (number of "
+                              f"starts), got {K!r}")
+        settings = hp["multistart_settings"]
+        if settings is not None:
+            if not isinstance(settings, (list, tuple)) or not settings or not all(
+                    isinstance(st, dict) and set(st) <= set(self.TUNABLE) for st in settings):
+                raise OptionError("lv-hba: option multistart_settings must be a non-empty list of "
+                                  f"dicts with keys among {', '.join(self.TUNABLE)}, got {settings!r}")
+            for st in settings:
+                _check_hyper({**hp, **st})
         d = model.data()
         v = model.start(options.x0)
         if hp["check_convexity"] and not lower_is_convex(model, v):
@@ -240,78 +316,116 @@ class LVHBABackend(BilevelBackend):
                 "lv-hba needs a lower level that is convex in its own variables (f(x,·), g(x,·) "
                 "convex, h(x,·) affine); this one is not recognised as convex (not DCP with x "
                 "fixed, nor a convex QP with affine constraints). Use vf-penalty for a local answer.")
-        val0, _ = lower_value(model, v)
-        if val0 == -math.inf:
-            res = BilevelResult(termination=Termination.INVALID_PROBLEM, solver=self.name,
-                                message="the lower level is unbounded below at the start x: its value "
-                                        "function is −∞ there and LV-HBA has nothing to track")
-            return finish(model, v, res, measure_gap=False, options=options)
-        rng = np.random.default_rng(options.seed)
         max_iter = options.max_iter if options.max_iter is not None else 10000
         tol = options.tol if options.tol is not None else 1e-7
         every = hp["history_every"] or max(1, max_iter // 500)
         sol = model.solution_vector()
-        out = self._loop(model, d, v, hp, max_iter, tol, every, options.time_limit, sol, rng,
-                         t_start)
-        v, k, term, msg, history, last = out
-        res = BilevelResult(termination=term, iterations=k, solver=self.name, message=msg,
-                            history=history)
-        res.extra.update({"hyperparameters": {k2: hp[k2] for k2 in
-                                              ("alpha", "beta", "eta", "gamma1", "gamma2", "c", "p", "r")},
-                          "theta": last["theta"], "lam": last["lam"], "z": last["z"],
-                          "projection": last["projection"]})
-        t_solve = time.perf_counter() - t_start
-        finish(model, v, res, measure_gap=bool(hp["measure_gap"]), options=options)
-        res.timings.update({"solve": t_solve, "total": time.perf_counter() - t_start})
+        proj_C = make_projection(d, model, v, hp["projection"])
+        oracles = self._oracles(d)
+
+        def solve_from(v_start, time_limit, hp=hp):
+            t0 = time.perf_counter()
+            val0, _ = lower_value(model, v_start)
+            if val0 == -math.inf:
+                res = BilevelResult(termination=Termination.INVALID_PROBLEM, solver=self.name,
+                                    message="the lower level is unbounded below at the start x: its "
+                                            "value function is −∞ there and LV-HBA has nothing to track")
+                return finish(model, v_start, res, measure_gap=False, options=options)
+            out = self._loop(model, d, v_start, hp, max_iter, tol, every, time_limit, sol, t0,
+                             proj_C, oracles)
+            v_end, k, term, msg, history, last = out
+            res = BilevelResult(termination=term, iterations=k, solver=self.name, message=msg,
+                                history=history)
+            res.extra.update({"hyperparameters": {k2: hp[k2] for k2 in
+                                                  ("alpha", "beta", "eta", "gamma1", "gamma2", "c",
+                                                   "p", "r")},
+                              "theta": last["theta"], "lam": last["lam"], "z": last["z"],
+                              "projection": last["projection"]})
+            t_solve = time.perf_counter() - t0
+            if hp["polish"]:
+                t1 = time.perf_counter()
+                vp = optimistic_polish(model, v_end)
+                res.extra["polished"] = vp is not None
+                if vp is not None:
+                    res.extra["unpolished_objective"] = model.upper.sense * d.F.value(v_end)
+                    v_end = vp
+                res.timings["polish"] = time.perf_counter() - t1
+            finish(model, v_end, res, measure_gap=bool(hp["measure_gap"]) or K > 1, options=options)
+            res.timings.update({"solve": t_solve, "total": time.perf_counter() - t0})
+            return res
+
+        if K == 1:
+            res = solve_from(v, options.time_limit)
+        else:
+            count = [0]
+
+            def one(v_start):
+                j = count[0]
+                count[0] += 1
+                left = None
+                if options.time_limit is not None:
+                    left = max(0.0, options.time_limit - (time.perf_counter() - t_start))
+                hp_j = {**hp, **settings[j % len(settings)]} if settings else hp
+                return solve_from(v_start, left, hp_j)
+
+            res = _multistart.run(model, one, K, options.seed, v, time_limit=options.time_limit)
+        res.timings["total"] = time.perf_counter() - t_start
+        fb = getattr(proj_C, "fallback", None)
+        if fb is not None:
+            res.extra["projection_fallback_solves"] = fb.calls
         return res
 
+    @staticmethod
+    def _oracles(d):
+        """Gradients and constraint maps for the loop, on the fast paths when the data allow."""
+        N = d.N
+        m = d.g.k + d.h.k
+        o = {"gradF": _grad_oracle(d.F), "gradf": _grad_oracle(d.f)}
+        if d.g.is_affine and d.h.is_affine:
+            A = sp.vstack([d.g.A, d.h.A], format="csr")
+            b = np.concatenate([d.g.b, d.h.b])
+            dense = A.nnz > 0.1 * N * max(m, 1) and N * m <= 4_000_000
+            Am = A.toarray() if dense else A
+            Av, ATv = _matvec(Am), _matvec(Am.T if dense else sp.csr_matrix(A.T))
+            o["cval"] = (lambda w: Av(w) + b) if m else (lambda w: np.zeros(0))
+            o["cT"] = (lambda w, lam: ATv(lam)) if m else (lambda w, lam: np.zeros(N))
+        else:
+            og, oh = projections.RowsOracle(d.g, N), projections.RowsOracle(d.h, N)
+            kg = d.g.k
+            o["cval"] = lambda w: np.concatenate([og.value(w), oh.value(w)])
+            o["cT"] = lambda w, lam: og.jT(w, lam[:kg]) + oh.jT(w, lam[kg:])
+        return o
+
     # ------------------------------------------------------------------ the loop
-    def _loop(self, model, d, v, hp, max_iter, tol, every, time_limit, sol, rng, t0):
+    def _loop(self, model, d, v, hp, max_iter, tol, every, time_limit, sol, t0, proj_C, o):
         N, nx = d.N, d.nx
         ys = slice(nx, N)
         k_in, p_eq = d.g.k, d.h.k
         alpha, beta, eta = hp["alpha"], hp["beta"], hp["eta"]
         g1, g2, c0, pw, r = hp["gamma1"], hp["gamma2"], hp["c"], hp["p"], hp["r"]
-        proj_C = _Projector(d, model)
-        ylo, yhi = d.lb[ys], d.ub[ys]
+        boxY = projections.Box(d.lb[ys], d.ub[ys])
         m = k_in + p_eq
         lam_lo = np.concatenate([np.zeros(k_in), np.full(p_eq, -np.inf if r is None else -r)])
         lam_hi = np.full(m, np.inf if r is None else r)
+        boxL = projections.Box(lam_lo, lam_hi)
+        gradF, gradf, cval, cT = o["gradF"], o["gradf"], o["cval"], o["cT"]
 
-        # oracles (fast paths for quadratic objectives and affine constraints)
-        gradF, gradf = d.F.grad, d.f.grad
-        if d.g.is_affine and d.h.is_affine:
-            A = sp.vstack([d.g.A, d.h.A], format="csr")
-            b = np.concatenate([d.g.b, d.h.b])
-            A = A.toarray() if A.nnz > 0.1 * N * max(m, 1) and N * m <= 4_000_000 else A
-            AT = A.T
-
-            def cval(w):
-                return A @ w + b
-
-            def cT(w, lam):
-                return AT @ lam
-        else:
-            def cval(w):
-                return np.concatenate([d.g.value(w), d.h.value(w)])
-
-            def cT(w, lam):
-                J = sp.vstack([d.g.jac(w), d.h.jac(w)], format="csr")
-                return J.T @ lam
-
+        v = np.asarray(v, float).copy()
         theta = v[ys].copy()
         lam = np.zeros(m)
         z = np.zeros(m)
         vt = v.copy()
         history = []
-        xnorm = float(np.linalg.norm(sol[:nx])) if sol is not None else None
-        vnorm_sol = float(np.linalg.norm(sol)) if sol is not None else None
+        xnorm = float(np.linalg.norm(sol[:nx])) if sol is not None else 1.0
+        vnorm_sol = float(np.linalg.norm(sol)) if sol is not None else 1.0
         term, msg = Termination.ITERATION_LIMIT, f"iteration limit ({max_iter}) reached"
         k = 0
+        step = np.zeros(N)
+        inv_g1, inv_g2 = 1.0 / g1, 1.0 / g2
 
         def gap_estimate():
             # f(x, y) − L_γ(x, θ, λ; y, z): the penalty term f − v_γ with the saddle iterate
-            wt = vt.copy()
+            wt = v.copy()
             wt[ys] = theta
             Lg = (d.f.value(wt) + lam @ cval(wt) + np.sum((theta - v[ys]) ** 2) / (2 * g1)
                   - np.sum((lam - z) ** 2) / (2 * g2))
@@ -339,35 +453,35 @@ class LVHBABackend(BilevelBackend):
             # inner saddle step at (x_k, y_k, z_k)
             vt[:nx] = v[:nx]
             vt[ys] = theta
-            gfth = gradf(vt)
-            ct = cval(vt)
-            dth = gfth[ys] + cT(vt, lam)[ys] + (theta - v[ys]) / g1
-            dlam = -ct + (lam - z) / g2
-            theta_new = np.clip(theta - eta * dth, ylo, yhi)
-            lam = np.clip(lam - eta * dlam, lam_lo, lam_hi)
+            yk = v[ys]
+            dth = gradf(vt)[ys] + cT(vt, lam)[ys] + (theta - yk) * inv_g1
+            dlam = (lam - z) * inv_g2 - cval(vt)
+            theta_new = boxY(theta - eta * dth)
+            lam = boxL(lam - eta * dlam)
             dtheta = theta_new - theta
             theta = theta_new
             # outer step on φ_k
             vt[ys] = theta
             gfth = gradf(vt)
             gcl = cT(vt, lam)
-            gF, gf = gradF(v), gradf(v)
-            dv = gF / ck + gf
+            dv = gradF(v) * (1.0 / ck) + gradf(v)
             dv[:nx] -= gfth[:nx] + gcl[:nx]
-            dv[ys] -= (v[ys] - theta) / g1
-            dz = (z - lam) / g2
+            dv[ys] -= (yk - theta) * inv_g1
             v_new = proj_C(v - alpha * dv)
-            z = np.clip(z - beta * dz, lam_lo, lam_hi)
+            z = boxL(z - (beta * inv_g2) * (z - lam))
             step = v_new - v
             v = v_new
+            if time_limit is not None and time.perf_counter() - t0 > time_limit:
+                term, msg = Termination.TIME_LIMIT, f"time limit after {k} iterations"
+                break  # checked every iteration: the overrun is at most one iteration
+            if k % every == 0:
+                record(k, float(np.linalg.norm(step)) / alpha)
+            if k % 10:
+                continue  # the finiteness and stopping tests every 10 iterations
             if not np.all(np.isfinite(v)):
                 term, msg = Termination.NUMERICAL_ERROR, f"non-finite iterate at iteration {k}: " \
                     "reduce alpha/eta or scale the problem"
                 break
-            if k % every == 0:
-                record(k, float(np.linalg.norm(step)) / alpha)
-            if k % 10:
-                continue  # the stopping test every 10 iterations (its cost is not negligible)
             scale = 1.0 + float(np.linalg.norm(v))
             if (np.linalg.norm(step) / alpha <= tol * scale
                     and np.linalg.norm(dtheta) / eta <= tol * scale
@@ -375,9 +489,6 @@ class LVHBABackend(BilevelBackend):
                     and gap_estimate() <= tol * (1.0 + abs(d.f.value(v)))):
                 term, msg = Termination.LOCALLY_OPTIMAL, ("stationary for the penalised problem "
                                                           f"φ_k (c_k = {ck:.3g}) within tol")
-                break
-            if time_limit is not None and k % 50 == 0 and time.perf_counter() - t0 > time_limit:
-                term, msg = Termination.TIME_LIMIT, f"time limit after {k} iterations"
                 break
         if not history or history[-1]["iteration"] != k:
             record(k, float(np.linalg.norm(step)) / alpha if k else None)
