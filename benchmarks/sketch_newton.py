@@ -1,8 +1,12 @@
 """Benchmark of AdaSketch-Newton (sketch-newton) against its exact variant, IPOPT, SLSQP and
 trust-constr, all in the same run.
 
-    python benchmarks/sketch_newton.py --quick          # about two minutes
-    python benchmarks/sketch_newton.py                  # full: + GV on logistic, PDE N = 128
+    python benchmarks/sketch_newton.py --quick          # PDE N ≤ 64, no GV on logistic
+    python benchmarks/sketch_newton.py                  # full (≈ 9 min on 2 shared cores)
+
+sketch-newton runs with its default adaptive block size (GV, RK), with the paper's size-1
+sketches ("s=1 (paper)") and with the numpy kernels instead of numba — the ablation of the
+speed changes. hs-eq times are medians of ``--repeats`` interleaved repeats.
 
 Parts: (1) hs-eq: solved count (KKT residual ‖(∇L, c)‖₂ ≤ 1e-4, measured here for every solver
 from its returned (x, y)), iterations, evaluations, sketch steps, wall time; per-problem table;
@@ -28,8 +32,12 @@ ROOT = Path(__file__).resolve().parents[1]
 TOL = 1e-4
 
 SOLVERS = {
-    "GV": ("sketch-newton", {"sketch": "gaussian"}),
+    "GV": ("sketch-newton", {"sketch": "gaussian"}),                  # adaptive block (default)
     "RK": ("sketch-newton", {"sketch": "kaczmarz"}),
+    "GV s=1 (paper)": ("sketch-newton", {"sketch": "gaussian", "sketch_block_size": 1}),
+    "RK s=1 (paper)": ("sketch-newton", {"sketch": "kaczmarz", "sketch_block_size": 1}),
+    "RK s=1 numpy": ("sketch-newton", {"sketch": "kaczmarz", "sketch_block_size": 1, "numba": False}),
+    "GV numpy": ("sketch-newton", {"sketch": "gaussian", "numba": False}),
     "exact-newton": ("exact-newton", {}),
     "ipopt": ("ipopt", {"tol": 1e-8}),
     "SLSQP": ("scipy", {"method": "SLSQP", "tol": 1e-8}),
@@ -85,16 +93,34 @@ def fmt(v, spec=".3g"):
 
 
 # ---------------------------------------------------------------------- part 1
-def bench_hs(solvers: list[str]) -> tuple[list[str], dict]:
+SLOW = ("GV s=1 (paper)", "RK s=1 (paper)", "RK s=1 numpy", "GV numpy")  # timed once
+
+
+def bench_hs(solvers: list[str], repeats: int = 3) -> tuple[list[str], dict]:
     insts = hs_eq.make_instances()
-    out = [f"## hs-eq ({len(insts)} problems of the paper's 47)", ""]
+    out = [f"## hs-eq ({len(insts)} problems of the paper's 47)", "",
+           f"Times are per-problem medians of {repeats} interleaved repeats (solver order rotated "
+           "each repeat) for GV, RK, exact-newton, ipopt, SLSQP and trust-constr; the s = 1 and "
+           "numpy-kernel rows run once.", ""]
     rows: dict[str, dict[str, dict]] = {}
     for inst in insts:
         model = inst.build()
-        rows[inst.name] = {s: run_one(model, s) for s in solvers}
-        print(inst.name, " ".join(f"{s}:{'ok' if r['solved'] else 'FAIL'}" for s, r in rows[inst.name].items()),
-              flush=True)
-    out += ["| solver | solved (KKT ≤ 1e-4) | mean it | median it | median evals | sketch steps (total) | time (s, total) |",
+        runs: dict[str, list[dict]] = {s: [] for s in solvers}
+        for rep in range(repeats):
+            order = solvers[rep % len(solvers):] + solvers[:rep % len(solvers)]
+            for s in order:
+                if rep and s in SLOW:
+                    continue
+                runs[s].append(run_one(model, s))
+        rows[inst.name] = {}
+        for s in solvers:
+            r = dict(runs[s][0])
+            r["time"] = statistics.median(x["time"] for x in runs[s])
+            rows[inst.name][s] = r
+        print(inst.name, " ".join(f"{s}:{'ok' if r['solved'] else 'FAIL'}:{r['time']:.3f}"
+                                   for s, r in rows[inst.name].items()), flush=True)
+    out += ["| solver | solved (KKT ≤ 1e-4) | mean it | median it | median evals | sketch steps (total) "
+            "| time (s, total) |",
             "|---|---|---|---|---|---|---|"]
     summary = {}
     for s in solvers:
@@ -121,6 +147,10 @@ def bench_hs(solvers: list[str]) -> tuple[list[str], dict]:
             cells.append(f"{r['iterations']}" if r["solved"] else f"✗ {r['status']}")
         out.append(f"| {inst.name} | {inst.n} | {inst.m} | {fmt(inst.known_objective, '.6g')} | "
                    + " | ".join(cells) + " |")
+    if "ipopt" in summary:
+        t_ip = sum(rows[i.name]["ipopt"]["time"] for i in insts)
+        out += ["", "Total time relative to IPOPT (same run): " + ", ".join(
+            f"{s} {sum(rows[i.name][s]['time'] for i in insts) / t_ip:.2f}×" for s in solvers) + "."]
     fails = [(inst.name, s, rows[inst.name][s]["message"]) for inst in insts for s in ("GV", "RK")
              if s in solvers and not rows[inst.name][s]["solved"]]
     if fails:
@@ -130,10 +160,10 @@ def bench_hs(solvers: list[str]) -> tuple[list[str], dict]:
 
 
 def reproduction_table(summary: dict) -> list[str]:
-    count = len(hs_eq.SPECS)
+    count = len(hs_eq.names())
     out = ["## Reproduction against the paper", "",
            f"| | paper (47 CUTEst problems) | optkit ({count} of them) |", "|---|---|---|"]
-    for s in ("GV", "RK"):
+    for s in ("GV", "RK", "GV s=1 (paper)", "RK s=1 (paper)"):
         if s not in summary:
             continue
         v = summary[s]
@@ -183,12 +213,14 @@ def pde_runs(N: int) -> list[tuple[str, str, dict]]:
     if N <= 32:
         runs.append(("RK strips only, no coarse (equilibrated)", "RK",
                      {"sketch_blocks": st["sketch_blocks"], "equilibrate": True, "time_limit": 20, **lim}))
+    if N <= 16:
+        runs.append(("RK adaptive block (equilibrated)", "RK", {"equilibrate": True, "time_limit": 60, **lim}))
     if N <= 8:
-        runs.append(("RK (equilibrated)", "RK", {"equilibrate": True, "time_limit": 30, **lim}))
-        runs.append(("RK", "RK", {"time_limit": 30, **{**lim, "max_iter": 15}}))
+        runs.append(("RK s=1 (equilibrated)", "RK s=1 (paper)", {"equilibrate": True, "time_limit": 30, **lim}))
+        runs.append(("RK s=1", "RK s=1 (paper)", {"time_limit": 30, **{**lim, "max_iter": 15}}))
     if N <= 3:
-        runs.append(("GV (equilibrated)", "GV", {"equilibrate": True, "time_limit": 60, **lim}))
-        runs.append(("GV", "GV", {"time_limit": 60, **lim}))
+        runs.append(("GV s=1 (equilibrated)", "GV s=1 (paper)", {"equilibrate": True, "time_limit": 60, **lim}))
+        runs.append(("GV s=1", "GV s=1 (paper)", {"time_limit": 60, **lim}))
     return runs
 
 
@@ -204,10 +236,20 @@ def bench_pde(sizes, quick: bool) -> tuple[list[str], list[dict]]:
     for N in sizes:
         model = pde_control.build(N)
         res = {}
-        for name, label, kw in pde_runs(N):
-            if label == "ipopt" and not available("ipopt"):
-                continue
-            res[name] = run_one(model, label, **kw)
+        runs = [r for r in pde_runs(N) if not (r[1] == "ipopt" and not available("ipopt"))]
+        main = [r for r in runs if r[0] in ("ipopt", "RK-structured (equilibrated)")]
+        reps = 3 if N >= 32 else 1
+        times: dict[str, list[float]] = {}
+        for rep in range(reps):      # the ratio rows interleaved and repeated; median time
+            for name, label, kw in (main if rep % 2 == 0 else main[::-1]):
+                r = run_one(model, label, **kw)
+                times.setdefault(name, []).append(r["time"])
+                res.setdefault(name, r)
+        for name, label, kw in runs:
+            if name not in res:
+                res[name] = run_one(model, label, **kw)
+        for name, ts in times.items():
+            res[name]["time"] = statistics.median(ts)
         t_ip = res.get("ipopt", {}).get("time")
         for name, r in res.items():
             ratio = f"{r['time'] / t_ip:.2f}" if t_ip else "–"
@@ -266,6 +308,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="PDE N ≤ 64, no GV on logistic")
     ap.add_argument("--out", default=str(ROOT / "docs" / "bench_sketch_newton.md"))
     ap.add_argument("--skip", nargs="*", default=[], help="parts to skip: hs pde logistic")
+    ap.add_argument("--repeats", type=int, default=3, help="interleaved repeats on hs-eq")
     args = ap.parse_args(argv)
     img = ROOT / "docs" / "img"
     img.mkdir(parents=True, exist_ok=True)
@@ -273,12 +316,13 @@ def main(argv=None) -> int:
     cmd = "python benchmarks/sketch_newton.py" + (" --quick" if args.quick else "")
     t0 = time.perf_counter()
     lines = ["# Benchmark: sketch-newton (AdaSketch-Newton)", "",
-             f"Command: `{cmd}` (2 shared cores; times are wall-clock of one run, all solvers in the "
-             "same process). Solved means ‖(∇f + Jᵀy, c)‖₂ ≤ 1e-4 measured by the benchmark from each "
+             f"Command: `{cmd}` (2 shared cores; wall-clock times, all solvers in the same process, "
+             "interleaved; hs-eq and the PDE ratio rows (N ≥ 32) are medians of repeats). "
+             "Solved means ‖(∇f + Jᵀy, c)‖₂ ≤ 1e-4 measured by the benchmark from each "
              "solver's returned (x, y). Peers run with tol = 1e-8 (their own stopping tests); "
              "sketch-newton / exact-newton stop at KKT ≤ 1e-4 (the paper's test).", ""]
     if "hs" not in args.skip:
-        part, data = bench_hs(solvers)
+        part, data = bench_hs(solvers, args.repeats)
         lines += reproduction_table(data["summary"]) + part
         lines += ["", f"![KKT residual vs iteration]({Path(plot_hs(data['rows'], img)).relative_to('docs')})", ""]
     if "pde" not in args.skip:

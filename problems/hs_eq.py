@@ -1,6 +1,6 @@
 """Library ``hs-eq``: equality-constrained test problems  minimize f(x) s.t. c(x) = 0.
 
-optkit's own versions, written from the published formulas, of 42 of the 47 CUTEst problems used
+optkit's own versions, written from the published formulas, of the 47 CUTEst problems used
 by Hong, Na, Mahoney & Kolar (ICML 2023): Hock–Schittkowski (HS*), Boggs–Tolle (BT*),
 Moré–Garbow–Hillstrom systems of equations posed as feasibility problems (the CUTEst "NE" forms:
 f ≡ 0, the equations as constraints) and M. H. Wright's problem (MWRIGHT).
@@ -15,10 +15,15 @@ value we could not confirm carry the value of an independent IPOPT solve from th
 marked "ipopt (local)". ``meta["paper_fails"]`` marks the two problems on which the paper reports
 the singular-Jacobian stop (GOTTFR, PRICE4NE).
 
-Not included (5 of the 47): BA-L1, BA-L1SP, ORTHREGB (data-heavy), MANCINONE (n = 100 sums of
-logs and trigonometric terms) and HIMMELBE (formula not confirmed here). HELIXNE uses
-θ = atan2(x2, x1)/(2π) as the SIF file does (a branch cut on x1 < 0, x2 = 0, where it starts);
-SINVALNE's residuals are 100(x2 − sin x1) and 0.5 x1, the square roots of SINEVAL's terms.
+The data-heavy BA-L1, BA-L1SP and MANCINONE are in :mod:`optkit.problems.hs_eq_cutest`
+(vectorised numpy); ORTHREGB (Gulliksson's orthogonal regression, n = 27, m = 6) and HIMMELBE
+(Himmelblau's problem 30) are specs here. HELIXNE is the CUTEst form: residuals 10(x3 − 10θ),
+10(‖(x1, x2)‖ − 1), x3 (the SIF groups carry SCALE 0.1, i.e. are divided by 0.1) with
+θ = atan2(x2, x1)/(2π) as the SIF file has it (a branch cut on x1 < 0, x2 = 0, where it starts).
+TRIGON1NE is the CUTEst form of SciPy's Trigonometric01, c_i = Σ_j cos x_j + i (cos x_i + sin x_i)
+− (n + i) from x = 0.1 (not Moré–Garbow–Hillstrom's trigonometric function, whose Jacobian at
+its start is nearly singular). SINVALNE's residuals are 100(x2 − sin x1) and 0.5 x1, the square
+roots of SINEVAL's terms.
 Deviations: INTEQNE and MOREBVNE use the Moré–Garbow–Hillstrom form with n = 10 interior
 unknowns (CUTEst adds the two fixed boundary values as variables). BT12 starts, as the SIF
 file's default does, from the published (rounded) solution; from Boggs–Tolle's start x = 2 the
@@ -28,11 +33,14 @@ reproduced from this formula; its known objective is IPOPT's local value from x 
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
+from optkit.extras import require
 from optkit.problems_api import Instance, SimpleLibrary
+
+from .hs_eq_cutest import BUILDERS as CUTEST_BUILDERS
 
 R2, R8, R18 = "sqrt(2)", "sqrt(8)", "sqrt(18)"
 
@@ -69,10 +77,31 @@ def _inteq(n: int = 10):
     return _spec("INTEQNE", n, x0, "0", c, 0.0, "0 (system of equations)", mgh=29)
 
 
+def _orthregb():
+    """ORTHREGB (Gulliksson 1990): fit an ellipsoid-type quadric to 6 points in 3-D orthogonally.
+    x = (H11, H12, H13, H22, H23, H33, G1, G2, G3, then the projections (X_i, Y_i, Z_i))."""
+    cx = cy = cz = 0.5
+    a, b, c = 9.0, 6.0, 7.0
+    pts = [(cx + a, cy + a, cz), (cx + b, cy - b, cz), (cx - a, cy - a, cz), (cx - b, cy + b, cz),
+           (cx, cy, cz + c), (cx, cy, cz - c)]
+    h11, h12, h13, h22, h23, h33, g1, g2, g3 = (f"x{k}" for k in range(1, 10))
+    f, cons, x0 = [], [], [1, 0, 0, 1, 0, 1, 0, 0, 0]
+    for i, (xd, yd, zd) in enumerate(pts):
+        X, Y, Z = (f"x{10 + 3 * i + k}" for k in range(3))
+        f += [f"({X} - {xd!r})**2", f"({Y} - {yd!r})**2", f"({Z} - {zd!r})**2"]
+        cons.append(f"{h11}*{X}**2 + 2*{h12}*{X}*{Y} + {h22}*{Y}**2 - 2*{g1}*{X} - 2*{g2}*{Y}"
+                    f" + 2*{h13}*{X}*{Z} + 2*{h23}*{Y}*{Z} + {h33}*{Z}**2 - 2*{g3}*{Z} - 1")
+        x0 += [xd, yd, zd]
+    return _spec("ORTHREGB", 27, x0, " + ".join(f), cons, 0.0,
+                 "literature (SIF: the points are compatible with the constraint, f* = 0)")
+
+
 def _trigon(n: int = 10):
+    """CUTEst TRIGON1NE (SciPy's Trigonometric01 as equations; Gould 2020):
+    c_i = Σ_j cos x_j + i (cos x_i + sin x_i) − (n + i), x0 = 0.1."""
     sc = " + ".join(f"cos(x{j})" for j in range(1, n + 1))
-    c = [f"{n} - ({sc}) + {i}*(1 - cos(x{i})) - sin(x{i})" for i in range(1, n + 1)]
-    return _spec("TRIGON1NE", n, [1.0 / n] * n, "0", c, 0.0, "0 (system of equations)", mgh=26)
+    c = [f"{sc} + {i}*(cos(x{i}) + sin(x{i})) - {n + i}" for i in range(1, n + 1)]
+    return _spec("TRIGON1NE", n, [0.1] * n, "0", c, 0.0, "0 (system of equations)")
 
 
 SPECS = [
@@ -154,9 +183,12 @@ SPECS = [
     _morebv(),
     _inteq(),
     _trigon(),
+    _spec("HIMMELBE", 3, [-1.2, 2, 0], "0", ["0.25*(x1 + x2)**2 - x3", "1 - x1", "1 - x2"], 0.0,
+          "0 (system of equations)"),
+    _orthregb(),
     _spec("HIMMELBA", 2, [8, 9], "0", ["0.25*x1 - 5", "x2 - 6"], 0.0, "0 (system of equations)"),
     _spec("HELIXNE", 3, [-1, 0, 0], "0",
-          ["0.1*(x3 - 10*atan2(x2, x1)/(2*pi))", "0.1*(sqrt(x1**2 + x2**2) - 1)", "x3"], 0.0,
+          ["10*(x3 - 10*atan2(x2, x1)/(2*pi))", "10*(sqrt(x1**2 + x2**2) - 1)", "x3"], 0.0,
           "0 (system of equations)", mgh=7),
     _spec("SINVALNE", 2, [4.712389, -1], "0", ["100*(x2 - sin(x1))", "0.5*x1"], 0.0,
           "0 (system of equations)"),
@@ -171,17 +203,19 @@ SPECS = [
 # literature value is not confirmed here; filled in by hand from benchmarks/sketch_newton.py --ipopt-ref
 IPOPT_REFERENCE = {"BT6": 0.3576464859}
 
-PAPER_NAMES = ("HS6 BT5 BT9 HS28 BT10 HIMMELBA BT12 HS40 BT3 BT6 BT11 HS7 GENHS28 HS51 SINVALNE "
-               "BOOTH HS52 HS47 WAYSEA1NE HS48 HS50 RSNBRNE CUBENE HS77 MWRIGHT ZANGWIL3 "
-               "TRIGON1NE BA-L1SP HS78 HS56 HELIXNE HS42 HS79 ORTHREGB HS100LNP GOTTFR HIMMELBE "
-               "MOREBVNE WAYSEA2NE DENSCHNCNE DENSCHNFNE HIMMELBC PRICE4NE INTEQNE BA-L1 "
-               "MANCINONE BT2").split()
+PAPER_NAMES = [
+    "HS6", "BT5", "BT9", "HS28", "BT10", "HIMMELBA", "BT12", "HS40", "BT3", "BT6", "BT11", "HS7",
+    "GENHS28", "HS51", "SINVALNE", "BOOTH", "HS52", "HS47", "WAYSEA1NE", "HS48", "HS50", "RSNBRNE",
+    "CUBENE", "HS77", "MWRIGHT", "ZANGWIL3", "TRIGON1NE", "BA-L1SP", "HS78", "HS56", "HELIXNE", "HS42",
+    "HS79", "ORTHREGB", "HS100LNP", "GOTTFR", "HIMMELBE", "MOREBVNE", "WAYSEA2NE", "DENSCHNCNE",
+    "DENSCHNFNE", "HIMMELBC", "PRICE4NE", "INTEQNE", "BA-L1", "MANCINONE", "BT2"
+]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compiled(name: str):
     """Symbolic derivatives of one spec, compiled to numpy functions (cached)."""
-    import sympy as sym
+    sym = require("sympy", "hs", "the hs-eq problem library")  # exact derivatives
 
     spec = next(s for s in SPECS if s["name"] == name)
     n, m = spec["n"], len(spec["c"])
@@ -203,13 +237,20 @@ def _dense(v, shape) -> np.ndarray:
         np.array(v, dtype=float).reshape(shape)
 
 
+def names() -> list[str]:
+    """All 47 problem names, in library order."""
+    return [s["name"] for s in SPECS] + list(CUTEST_BUILDERS)
+
+
 def build(name: str):
     """The ok.NLP of problem ``name`` (exact derivatives, standard start)."""
     import optkit as ok
 
+    if name in CUTEST_BUILDERS:
+        return CUTEST_BUILDERS[name][0]()
     spec = next((s for s in SPECS if s["name"] == name), None)
     if spec is None:
-        raise KeyError(f"hs-eq has no problem {name!r}; problems: {', '.join(s['name'] for s in SPECS)}")
+        raise KeyError(f"hs-eq has no problem {name!r}; problems: {', '.join(names())}")
     F, Gr, C, J, H, n, m = _compiled(name)
     return ok.NLP(
         x0=np.array(spec["x0"]), f=lambda x: float(F(x)),
@@ -241,9 +282,14 @@ def make_instances(names: list[str] | None = None) -> list[Instance]:
         out.append(Instance(name=s["name"], build=_Builder(s["name"]), problem_class="nlp",
                             n=s["n"], m=len(s["c"]), known_objective=fstar, expected="optimal",
                             source=s["source"], meta=dict(s["meta"])))
+    for name, (_, n, m) in CUTEST_BUILDERS.items():
+        if names is None or name in names:
+            out.append(Instance(name=name, build=_Builder(name), problem_class="nlp", n=n, m=m,
+                                known_objective=0.0, expected="optimal",
+                                source="0 (system of equations)", meta={"module": "hs_eq_cutest"}))
     return out
 
 
 library = SimpleLibrary(
-    "hs-eq", "42 equality-constrained HS/BT/CUTEst-NE problems (the AdaSketch-Newton paper's set)",
+    "hs-eq", "47 equality-constrained HS/BT/CUTEst-NE problems (the AdaSketch-Newton paper's set)",
     make_instances)

@@ -37,6 +37,14 @@ A square Gaussian mixing of a block's rows spans the same rows, so the ``sketch`
 change the step here. ``optkit.problems.pde_control.sketch_structure(N)`` builds overlapping
 grid-strip blocks plus a coarse-grid S_c for the PDE family.
 
+Inner-solver knobs: ``sketch_block_size`` (an int s; 1 is the paper's method; None, the default,
+is the adaptive size of :mod:`optkit.solvers.sketching` — beyond the paper, same accuracy test),
+``sketch_relaxation`` ω ∈ (0, 2), and ``sketch_tuner`` (an object with ``choose(context)`` and
+``observe(cost)``, asked before each Newton system with context [log10 ‖b‖, k, n + m] and told the
+system's sketch steps; :mod:`optkit.solvers.sketch_tuning`). Exact shortcuts that keep the
+paper's decisions: the reduced-Hessian test is skipped when the Gershgorin bound of ∇²ₓL passes
+it, and ξ_G is certified ≥ 1 by a Cholesky factorisation of GGᵀ − I (only min(ξ_G, 1) is used).
+
 Superlinear variant (``superlinear=True``): the accuracy test uses θ_k = θ·min(1, ‖b_k‖), a
 forcing term that goes to 0 with the KKT residual (the paper's "sharpened" condition).
 
@@ -62,10 +70,12 @@ from optkit.analysis import singular_equality_message
 from optkit.backend import Backend
 from optkit.raw import iteration_record
 from optkit.errors import OptionError
+from optkit.log import backend_logger
 from optkit.options import SolveOptions
 from optkit.results import Result
 from optkit.status import Termination
 
+from .sketch_tuning import check_block_size, check_relaxation, tuned, tuner_context
 from .sketching import SKETCHES, SketchSolver
 
 DENSE_MAX = 600   # n + m up to which K, GGᵀ and the null-space basis are handled densely
@@ -121,14 +131,19 @@ def _fro(M) -> float:
     return float(np.linalg.norm(M))
 
 
-def constraint_singularity(G: sp.csr_matrix) -> float:
-    """ξ_G = λ_min(G Gᵀ) (0 when m > n or GGᵀ is numerically singular)."""
+def constraint_singularity(G: sp.csr_matrix, cap: float = np.inf) -> float:
+    """ξ_G = λ_min(G Gᵀ) (0 when m > n or GGᵀ is numerically singular), or ``cap`` when
+    λ_min(GGᵀ) ≥ cap is certified first — the method only uses min(ξ_G, 1), so cap = 1 is exact
+    for it. The certificate is a Cholesky factorisation of GGᵀ − cap·I (dense) or a pivot-free
+    symmetric LU with positive pivots (sparse), both much cheaper than an eigenvalue."""
     m, n = G.shape
     if m == 0:
         return np.inf
     if m > n:
         return 0.0
     GGt = (G @ G.T)
+    if np.isfinite(cap) and _certify_min_eig(GGt, cap, dense=m <= DENSE_MAX):
+        return float(cap)
     if m <= DENSE_MAX:
         low = sla.eigh(GGt.toarray(), eigvals_only=True, subset_by_index=[0, 0])[0]
         return float(max(low, 0.0))
@@ -139,6 +154,22 @@ def constraint_singularity(G: sp.csr_matrix) -> float:
         return float(1.0 / mu) if mu > 0 else 0.0
     except (RuntimeError, spla.ArpackNoConvergence):
         return 0.0
+
+
+def _certify_min_eig(M, cap: float, dense: bool) -> bool:
+    """True when M − cap·I is positive definite (so λ_min(M) > cap)."""
+    try:
+        if dense:
+            A = M.toarray() if sp.issparse(M) else np.array(M, dtype=float)
+            A[np.diag_indices_from(A)] -= cap
+            sla.cholesky(A, lower=True, check_finite=False)
+            return True
+        A = (M - cap * sp.identity(M.shape[0], format="csc")).tocsc()
+        lu = spla.splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                       options={"SymmetricMode": True})
+        return bool(np.all(lu.U.diagonal() > 0) and np.all(lu.perm_r == lu.perm_c))
+    except (sla.LinAlgError, RuntimeError, ValueError):
+        return False
 
 
 def reduced_hessian_min_eig(Hmv, G: sp.csr_matrix, n: int, H_dense=None, scale: float = 1.0
@@ -182,6 +213,21 @@ def reduced_hessian_min_eig(Hmv, G: sp.csr_matrix, n: int, H_dense=None, scale: 
         return float(vals[0]) if len(vals) else -np.inf
 
 
+def gershgorin_lower(H) -> float:
+    """Gershgorin lower bound on λ_min(H): min_i (H_ii − Σ_{j≠i} |H_ij|)."""
+    if H.shape[0] == 0:
+        return np.inf
+    if sp.issparse(H):
+        A = abs(sp.csr_matrix(H))
+        diag = H.diagonal()
+        off = np.asarray(A.sum(axis=1)).ravel() - np.abs(diag)
+    else:
+        Hd = np.asarray(H)
+        diag = np.diag(Hd)
+        off = np.abs(Hd).sum(axis=1) - np.abs(diag)
+    return float(np.min(diag - off))
+
+
 def ruiz_scaling(K, sweeps: int = 10) -> np.ndarray:
     """Symmetric Ruiz equilibration: D with max_j |(DKD)_ij| ≈ 1 for every row i.
 
@@ -209,9 +255,11 @@ class SketchNewtonBackend(Backend):
     default_tol = COMMON_DEFAULTS["tol"]  # the paper's KKT target, 1e-4
     accepts = frozenset({"nlp-equality", "nlp"})
     requires = ()
+    extra = None  # base install (docs/install.md)
     description = ("AdaSketch-Newton (Hong-Na-Mahoney-Kolar 2023): minimize f(x) s.t. c(x) = 0, "
                    "randomized sketching on the Newton system, exact augmented Lagrangian merit")
-    options = {**BASE_OPTIONS, "sketch": "gaussian", "block_size": 1,
+    options = {**BASE_OPTIONS, "sketch": "gaussian", "sketch_block_size": None, "block_size": None,
+               "sketch_relaxation": 1.0, "sketch_tuner": None, "tune_sketch": False, "numba": True,
                "max_sketch_steps": 1_000_000, "matrix_free": False, "equilibrate": False,
                "sketch_blocks": None, "coarse_sketch": None, "coarse_prob": 0.5}
     exact = False
@@ -235,8 +283,25 @@ class SketchNewtonBackend(Backend):
             if opt["sketch"] not in SKETCHES:
                 raise OptionError(f"{self.name}: option sketch must be one of "
                                   f"{', '.join(SKETCHES)}, got {opt['sketch']!r}")
-            if not (isinstance(opt["block_size"], int) and opt["block_size"] >= 1):
-                raise OptionError(f"{self.name}: option block_size must be a positive integer")
+            if opt["block_size"] is not None:        # the earlier name of sketch_block_size
+                if opt["sketch_block_size"] is not None and opt["sketch_block_size"] != opt["block_size"]:
+                    raise OptionError(f"{self.name}: give sketch_block_size or its alias block_size, "
+                                      "not both")
+                opt["sketch_block_size"] = opt["block_size"]
+            check_block_size(self.name, opt["sketch_block_size"])
+            check_relaxation(self.name, opt["sketch_relaxation"])
+            if opt["tune_sketch"] and opt["sketch_tuner"] is None:
+                # a Tsallis-INF tuner over (relaxation, block size) that learns within this
+                # solve; pass sketch_tuner= (optkit.tuning.sketch.sketch_tuner()) to learn across
+                from optkit.tuning.sketch import sketch_tuner
+
+                opt["sketch_tuner"] = sketch_tuner()
+            tuner = opt["sketch_tuner"]
+            if tuner is not None and not (callable(getattr(tuner, "choose", None))
+                                          and callable(getattr(tuner, "observe", None))):
+                raise OptionError(f"{self.name}: option sketch_tuner must have methods "
+                                  "choose(context) -> dict and observe(cost), "
+                                  f"got {type(tuner).__name__}")
             if not (isinstance(opt["max_sketch_steps"], int) and opt["max_sketch_steps"] >= 1):
                 raise OptionError(f"{self.name}: option max_sketch_steps must be a positive integer")
             if opt["sketch_blocks"] is not None:
@@ -331,11 +396,14 @@ class SketchNewtonBackend(Backend):
                 res.extra["method"] = (f"structured({len(opt['sketch_blocks'])} blocks"
                                        + (f" + coarse {cs.shape[1]}" if cs is not None else "") + ")")
             else:
-                res.extra["method"] = f"{opt['sketch']}(block {opt['block_size']})"
+                bsz = opt["sketch_block_size"]
+                res.extra["method"] = f"{opt['sketch']}(block {'adaptive' if bsz is None else bsz})"
             its = max(len(history), 1)
             res.extra["unit_step_fraction"] = stats["unit_steps"] / its if history else None
             return res
 
+        if hasattr(form, "note_iterate"):
+            form.note_iterate(x, 0)
         P = evaluate(x, lam)
         if not P.finite:
             return finish(Termination.NUMERICAL_ERROR, "non-finite f, c or ∇L at the start point", P)
@@ -351,7 +419,7 @@ class SketchNewtonBackend(Backend):
                 return finish(Termination.TIME_LIMIT,
                               f"time_limit = {options.time_limit:g} s reached; KKT residual {kkt:.3e}", P)
             G = P.G
-            xi_G = constraint_singularity(G)
+            xi_G = constraint_singularity(G, cap=1.0)
             if xi_G < opt["singular_tol"]:
                 return finish(Termination.NUMERICAL_ERROR,
                               f"singular constraint Jacobian: λ_min(GGᵀ) = {xi_G:.3e} < "
@@ -373,7 +441,11 @@ class SketchNewtonBackend(Backend):
                 normH = _fro(H)
                 Hmv = H.__matmul__
                 H_dense = H.toarray() if small else None
-            mu = reduced_hessian_min_eig(Hmv, G, n, H_dense=H_dense, scale=normH)
+            low = gershgorin_lower(H) if H is not None else -np.inf
+            # λ_min(ZᵀBZ) ≥ λ_min(B) ≥ the Gershgorin bound: when that bound already passes the
+            # test, the eigenvalue computation is skipped (same decision, exact sufficient test)
+            mu = low if low >= opt["hessian_tol"] else \
+                reduced_hessian_min_eig(Hmv, G, n, H_dense=H_dense, scale=normH)
             shift = (opt["xi_B"] + normH) if mu < opt["hessian_tol"] else 0.0
             if shift:
                 stats["shifts"] += 1
@@ -384,7 +456,7 @@ class SketchNewtonBackend(Backend):
             psi = 20.0 * max(normB ** 2, 1.0) / (min(xi_G, 1.0) * min(opt["xi_B"], 1.0))
             ups = max(normG, normH, 1.0)
 
-            def delta_trial(e1, e2):
+            def delta_trial(e1, e2, ups=ups, psi=psi):
                 return (0.5 - beta) * e2 / ((1.0 + e1 + e2) * ups ** 2 * psi ** 2)
 
             delta = max(min(delta, delta_trial(eta1, eta2)), DELTA_MIN)
@@ -397,11 +469,17 @@ class SketchNewtonBackend(Backend):
 
             # ---- the Newton system
             solver = None
+            bs, omega = (None, None) if self.exact else (opt["sketch_block_size"],
+                                                          float(opt["sketch_relaxation"]))
             if self.exact:
                 z = self._direct_solve(H, shift, G, b, small)
                 steps_k = 0
             else:
-                solver = self._sketch_solver(H, Hmv, shift, G, b, small, normK, opt, rng, form)
+                if opt["sketch_tuner"] is not None:
+                    bs, omega = tuned(self.name, opt["sketch_tuner"], tuner_context(nb, k, n + m),
+                                      bs, omega)
+                solver = self._sketch_solver(H, Hmv, shift, G, b, small, normK, opt, rng, form,
+                                             bs, omega)
                 steps_k = 0
             cap_hit = False
             while True:
@@ -427,6 +505,8 @@ class SketchNewtonBackend(Backend):
             if cap_hit:
                 stats["cap_hits"] += 1
             stats["sketch_steps"] += steps_k
+            if solver is not None and opt["sketch_tuner"] is not None:
+                opt["sketch_tuner"].observe(float(steps_k))
             if not np.all(np.isfinite(z)):
                 return finish(Termination.NUMERICAL_ERROR, "non-finite Newton direction", P)
             # ---- Armijo backtracking on L_η
@@ -449,14 +529,17 @@ class SketchNewtonBackend(Backend):
             if alpha == 1.0:
                 stats["unit_steps"] += 1
             P = accepted
+            if hasattr(form, "note_iterate"):  # returned if the form's deadline stops the solve
+                form.note_iterate(P.x, k + 1)
             history.append(iteration_record(
                 k + 1, objective=P.f, primal_infeasibility=float(np.abs(P.c).max(initial=0.0)),
                 dual_infeasibility=float(np.abs(P.gL).max(initial=0.0)),
                 evaluations=form.total_evaluations, time=time.perf_counter() - t0,
                 iter=k + 1, kkt=P.kkt, step=alpha, sketch_steps=steps_k, eta1=eta1, eta2=eta2,
-                delta=delta, cap_hit=cap_hit, shift=shift, slope=slope))
+                delta=delta, cap_hit=cap_hit, shift=shift, slope=slope,
+                block=None if solver is None else solver.max_block, relaxation=omega))
             if options.verbose:
-                print(history[-1])
+                backend_logger(self.name).info("%s", history[-1])
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _check_structure(self, opt: dict, d: int) -> None:
@@ -501,8 +584,9 @@ class SketchNewtonBackend(Backend):
         except RuntimeError:
             return spla.lsqr(K, b, atol=1e-14, btol=1e-14)[0]
 
-    def _sketch_solver(self, H, Hmv, shift, G, b, small, normK, opt, rng, form):
+    def _sketch_solver(self, H, Hmv, shift, G, b, small, normK, opt, rng, form, bs, omega):
         n = G.shape[1]
+        kw = {"relaxation": omega, "use_numba": bool(opt["numba"])}
         if opt.get("matrix_free"):
             GT = G.T.tocsr()
 
@@ -510,13 +594,12 @@ class SketchNewtonBackend(Backend):
                 vx, vl = v[:n], v[n:]
                 top = Hmv(vx) + shift * vx + GT @ vl
                 return np.concatenate([top, G @ vx])
-            solver = SketchSolver(b, rng, opt["sketch"], opt["block_size"], matvec=matvec,
-                                  kfro=normK)
+            solver = SketchSolver(b, rng, opt["sketch"], bs, matvec=matvec, kfro=normK, **kw)
             solver.scale = np.ones(b.size)
             return solver
         structured = opt["sketch_blocks"] is not None
         K = self._kkt_matrix(H, shift, G, False if structured else small)
-        if not structured and sp.issparse(K) and opt["block_size"] == 1 and K.shape[0] <= SKETCH_DENSE_MAX:
+        if not structured and sp.issparse(K) and K.shape[0] <= SKETCH_DENSE_MAX:
             K = K.toarray()
         scale = np.ones(K.shape[0])
         if opt.get("equilibrate"):
@@ -528,9 +611,9 @@ class SketchNewtonBackend(Backend):
         if structured:
             solver = SketchSolver(b, rng, opt["sketch"], 1, K=K, kfro=normK,
                                   blocks=opt["sketch_blocks"], coarse=opt["coarse_sketch"],
-                                  coarse_prob=opt["coarse_prob"])
+                                  coarse_prob=opt["coarse_prob"], **kw)
         else:
-            solver = SketchSolver(b, rng, opt["sketch"], opt["block_size"], K=K, kfro=normK)
+            solver = SketchSolver(b, rng, opt["sketch"], bs, K=K, kfro=normK, **kw)
         solver.scale = scale
         return solver
 

@@ -10,143 +10,58 @@ so the residual moves as r ← r − K² S (Sᵀ K² S)⁺ Sᵀ r. With sketch s
 - randomized Kaczmarz (RK): s = e_i, i uniform on {1..d},  z ← z − (r_i / ‖K_i‖²) K_iᵀ
 
 Block sketches (s > 1) draw S with s Gaussian columns, or s distinct unit vectors (block
-Kaczmarz), and solve the small s×s system (SᵀK²S) w = Sᵀr by least squares.
+Kaczmarz); with M = K S the step is M (MᵀM)⁺ Sᵀ r = (Mᵀ)⁺ Sᵀ r, the minimum-norm solution of
+Mᵀ u = Sᵀ r (pivoted QR). A full sketch (s = d, S invertible) projects onto the whole system:
+its step is K⁻¹ r whatever S is, taken with one LU of K per system. Every step can be relaxed,
+z ← z − ω K S (SᵀK²S)⁺ Sᵀ r with ω ∈ (0, 2) (ω = 1: the projection).
 
-Three engines, chosen by :class:`SketchSolver`:
+Block size: fixed (``block_size`` an int; 1 is the paper's GV/RK) or adaptive (None; beyond the
+paper): start at s = 1; after a probe and after each chunk, the observed contraction per step
+ρ̂ = (‖r_end‖/‖r_start‖)^(1/steps) predicts the steps still needed, N = log(thr/‖r‖)/log ρ̂.
+Dense K: switch to the full sketch when N size-1 steps cost more flops than one full step.
+Sparse / matrix-free K: double s (≤ ADAPTIVE_SPARSE_MAX) when N·s > GROW_WORK·d.
 
-- ``dense``: d small, K held dense, single-vector sketches. The sequential projections run in a
-  compiled loop (numba; without numba, a slower numpy loop with its own random stream), one K s per
-  step with sᵀr = (Ks)ᵀz − sᵀb; Kaczmarz rows come from the numpy Generator, Gaussian vectors from
-  the kernel's generator seeded per chunk from it, so runs are reproducible from the seed.
-- ``sparse``: K a scipy.sparse matrix (large d), any block size; block Kaczmarz factorises the
-  sparse s×s Gram matrix K_I K_Iᵀ.
+Engines, chosen by :class:`SketchSolver`:
+
+- ``dense``: K held dense (d ≤ 4000). Size-1 steps run in the kernels of
+  :mod:`optkit.solvers.sketch_kernels` (numba when installed, else vectorised numpy), one K s per
+  GV step with sᵀr = (Ks)ᵀz − sᵀb; Kaczmarz rows come from the numpy Generator, Gaussian vectors
+  from the kernel's generator seeded per chunk from it, so runs are reproducible from the seed.
+- ``sparse``: K a scipy.sparse matrix (large d), any block size.
 - ``operator``: K only through products v ↦ K v (matrix-free; B v from Hessian-vector products).
 - ``structured`` (beyond the paper): a user-given discrete sketch distribution — a fixed family of
   row blocks I_1..I_p covering {1..d} (block Kaczmarz over a cover, each drawn with probability
   (1 − p_c)/p) and optionally one "coarse" sketch S_c (d×s_c, drawn with probability p_c). Each
   draw is still a sketch-and-project step: block I gives z ← z − K_Iᵀ (K_I K_Iᵀ)⁻¹ r_I, the coarse
   sketch gives z ← z − K S_c (S_cᵀK²S_c)⁻¹ S_cᵀ r. Because the distribution is fixed, the Gram
-  matrices K_I K_Iᵀ (sparse LU) and S_cᵀK²S_c (dense Cholesky) are factorised once per system,
-  so a step costs two triangular solves and one sparse K product. On discretised PDEs, overlapping
-  subdomain blocks plus a coarse-grid S_c make the rate nearly independent of the grid size (a
-  two-level Schwarz iteration on the normal equations, which sketch-and-project is in this case).
+  matrices K_I K_Iᵀ and S_cᵀK²S_c are factorised once per system by sparse LU in a symmetric
+  minimum-degree order (no dense factor at any size), so a step costs two sparse triangular solves
+  and one sparse K product. On discretised PDEs, overlapping subdomain blocks plus a coarse-grid
+  S_c make the rate nearly independent of the grid size (a two-level Schwarz iteration on the
+  normal equations, which sketch-and-project is in this case).
 
 The caller gives a stopping threshold on ‖r‖₂ and a step budget; the solver returns when either
 is reached, or when ‖r‖ is at the rounding-error floor ε(‖K‖_F‖z‖ + ‖b‖).
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-try:  # optional accelerator: same arithmetic, compiled
-    from numba import njit as _njit
-
-    HAVE_NUMBA = True
-except Exception:  # pragma: no cover - exercised only without numba
-    HAVE_NUMBA = False
-
-    def _njit(*args, **kwargs):
-        def wrap(fn):
-            return fn
-        return wrap if not (args and callable(args[0])) else args[0]
+from .sketch_kernels import (HAVE_NUMBA, gv_chunk_numba, gv_chunk_numpy, rk_chunk_numba,
+                             rk_chunk_numpy)
 
 SKETCHES = ("gaussian", "kaczmarz")
 EPS = np.finfo(float).eps
-
-
-@_njit(cache=True)
-def _residual_sq(K, z, b):  # pragma: no cover - compiled
-    d = z.shape[0]
-    rr = 0.0
-    for i in range(d):
-        ri = -b[i]
-        for j in range(d):
-            ri += K[i, j] * z[j]
-        rr += ri * ri
-    return rr
-
-
-@_njit(cache=True)
-def _gv_chunk(K, b, z, T, seed, thr2, check):  # pragma: no cover - compiled
-    """T Gaussian rank-one projections (s drawn from a generator seeded with ``seed``);
-    sᵀr is formed as (Ks)ᵀz − sᵀb, so one product K s per step. Stops early when ‖r‖² ≤ thr2."""
-    np.random.seed(seed)
-    d = z.shape[0]
-    s = np.empty(d)
-    Ks = np.empty(d)
-    for t in range(T):
-        for j in range(d):
-            s[j] = np.random.standard_normal()
-        nn = 0.0
-        sr = 0.0
-        for i in range(d):
-            acc = 0.0
-            for j in range(d):
-                acc += K[i, j] * s[j]
-            Ks[i] = acc
-            nn += acc * acc
-            sr += acc * z[i] - s[i] * b[i]
-        if nn > 0.0:
-            c = sr / nn
-            for i in range(d):
-                z[i] -= c * Ks[i]
-        if (t + 1) % check == 0 and _residual_sq(K, z, b) <= thr2:
-            return t + 1
-    return T
-
-
-@_njit(cache=True)
-def _rk_chunk(idx, K, b, rn2, z, thr2, check):  # pragma: no cover - compiled
-    """Randomized-Kaczmarz projections on rows idx (r_i = K_i z − b_i); early stop on ‖r‖²."""
-    T = idx.shape[0]
-    d = z.shape[0]
-    for t in range(T):
-        i = idx[t]
-        if rn2[i] > 0.0:
-            ri = -b[i]
-            for j in range(d):
-                ri += K[i, j] * z[j]
-            c = ri / rn2[i]
-            for j in range(d):
-                z[j] -= c * K[i, j]
-        if (t + 1) % check == 0 and _residual_sq(K, z, b) <= thr2:
-            return t + 1
-    return T
-
-
-def _gv_chunk_numpy(K, b, z, T, rng, thr2, check):
-    """Fallback without numba: the same projections with numpy vector operations."""
-    S = rng.standard_normal((T, z.size))
-    KS = S @ K
-    nn = np.einsum("ij,ij->i", KS, KS)
-    for t in range(T):
-        if nn[t] > 0.0:
-            z -= ((KS[t] @ z - S[t] @ b) / nn[t]) * KS[t]
-        if (t + 1) % check == 0 and _residual_sq_numpy(K, z, b) <= thr2:
-            return t + 1
-    return T
-
-
-def _rk_chunk_numpy(idx, K, b, rn2, z, thr2, check):
-    """Fallback without numba: randomized Kaczmarz with numpy vector operations."""
-    for t, i in enumerate(idx):
-        if rn2[i] > 0.0:
-            z -= ((K[i] @ z - b[i]) / rn2[i]) * K[i]
-        if (t + 1) % check == 0 and _residual_sq_numpy(K, z, b) <= thr2:
-            return t + 1
-    return len(idx)
-
-
-def _residual_sq_numpy(K, z, b) -> float:
-    r = K @ z - b
-    return float(r @ r)
+ADAPTIVE_SPARSE_MAX = 64     # largest adaptive block on a sparse or matrix-free K
+GROW_WORK = 2.0              # grow the block when the predicted rest costs > 2 passes over K's rows
 
 
 @dataclass
@@ -164,20 +79,32 @@ class SketchSolver:
 
     ``K`` is a dense array, a scipy.sparse matrix, or None with ``matvec`` given (matrix-free).
     ``kfro`` is ‖K‖_F (used for the rounding floor). ``rng`` is a numpy Generator.
+    ``block_size``: an int s (fixed sketch size; 1 is the paper's GV/RK) or None (adaptive: start
+    at s = 1 and double s after a chunk whose observed contraction predicts more than
+    ``GROW_WORK`` passes over K's rows to reach the threshold; beyond the paper).
+    ``relaxation`` ω ∈ (0, 2): every step is z ← z − ω K S (SᵀK²S)⁺ Sᵀ r (ω = 1: the projection).
+    ``use_numba``: None = numba when installed; False forces the numpy kernels.
     """
 
     CHUNK = 8192
 
     def __init__(self, b: np.ndarray, rng: np.random.Generator, sketch: str = "gaussian",
-                 block_size: int = 1, K=None, matvec: Callable | None = None,
-                 kfro: float = 1.0, blocks=None, coarse=None, coarse_prob: float = 0.5):
+                 block_size: int | None = 1, K=None, matvec: Callable | None = None,
+                 kfro: float = 1.0, blocks=None, coarse=None, coarse_prob: float = 0.5,
+                 relaxation: float = 1.0, use_numba: bool | None = None):
         if sketch not in SKETCHES:
             raise ValueError(f"sketch must be one of {', '.join(SKETCHES)}, got {sketch!r}")
+        if not 0.0 < relaxation < 2.0:
+            raise ValueError(f"relaxation must lie in (0, 2), got {relaxation!r}")
         self.b = np.asarray(b, dtype=float)
         self.d = self.b.size
         self.rng = rng
         self.sketch = sketch
-        self.block = int(max(1, min(block_size, self.d)))
+        self.omega = float(relaxation)
+        self.adaptive = block_size is None
+        self.block = 1 if self.adaptive else int(max(1, min(block_size, self.d)))
+        self.max_block = self.block
+        self.numba = HAVE_NUMBA if use_numba is None else bool(use_numba and HAVE_NUMBA)
         self.kfro = float(kfro)
         self.z = np.zeros(self.d)
         self.r = -self.b.copy()
@@ -198,12 +125,11 @@ class SketchSolver:
             self.K = sp.csr_matrix(K)
             self._mv = self.K.__matmul__
         else:
-            self.K = np.asarray(K, dtype=float)
+            self.engine = "dense"
+            self.K = np.ascontiguousarray(np.asarray(K, dtype=float))
             self._mv = self.K.__matmul__
-            self.engine = "dense" if self.block == 1 else "dense-block"
-            if self.engine == "dense":
-                self.K = np.ascontiguousarray(self.K)
-                self.rn2 = np.einsum("ij,ij->i", self.K, self.K)
+            self.rn2 = np.einsum("ij,ij->i", self.K, self.K)
+        self.smax = self.d if self.engine == "dense" else min(self.d, ADAPTIVE_SPARSE_MAX)
         self.products = 0  # K products (or K-row extractions) used
 
     # ------------------------------------------------------------------ public
@@ -220,7 +146,14 @@ class SketchSolver:
     def run(self, threshold: float, max_steps: int, deadline: float | None = None
             ) -> SketchOutcome:
         """Sketch steps until ‖r‖₂ ≤ threshold, the floor, ``max_steps`` steps, or the
-        ``deadline`` (a time.perf_counter() value, checked between chunks)."""
+        ``deadline`` (a time.perf_counter() value, checked between chunks).
+
+        The small dense products of a step run with one BLAS thread (threadpoolctl, when
+        installed): on a shared machine, threaded BLAS on d ≲ 10³ costs far more than it gains."""
+        with _single_thread_blas():
+            return self._run(threshold, max_steps, deadline)
+
+    def _run(self, threshold: float, max_steps: int, deadline: float | None) -> SketchOutcome:
         res = self.residual()
         steps = 0
         while True:
@@ -229,38 +162,87 @@ class SketchSolver:
                 return SketchOutcome(steps, res, True, floor=res > threshold)
             if steps >= max_steps or (deadline is not None and time.perf_counter() > deadline):
                 return SketchOutcome(steps, res, False)
-            todo = min(self.CHUNK if self.engine == "dense" else 32, max_steps - steps)
-            steps += self._chunk(todo, max(threshold, fl))
-            res = self.residual()
+            todo = min(self._chunk_length(), max_steps - steps)
+            done = self._chunk(todo, max(threshold, fl))
+            steps += done
+            new = self.residual()
+            if self.adaptive:
+                if self.block >= self.d and new > 0.5 * res and new > threshold:
+                    # full sketches (S spans R^d: every step is an exact projection) stopped
+                    # contracting: the residual is at the attainable rounding level
+                    return SketchOutcome(steps, new, True, floor=True)
+                self._adapt(res, new, done, max(threshold, fl))
+            res = new
+
+    # ------------------------------------------------------------------ adaptive block size
+    def _chunk_length(self) -> int:
+        if self.engine == "structured":
+            return 32
+        if self.adaptive:
+            if self.engine == "dense" and self.block == 1:
+                # a short probe first (half a pass over K), then longer chunks
+                self._probes = getattr(self, "_probes", 0) + 1
+                return int(max(16, self.d // 2)) if self._probes == 1 else \
+                    int(min(self.CHUNK, max(64, 2 * self.d)))
+            return int(max(1, min(32, math.ceil(4 * self.d / self.block))))
+        return self.CHUNK if (self.engine == "dense" and self.block == 1) else 32
+
+    def _step_cost(self, s: int) -> float:
+        """Flops of one step with a block of s (dense K), the exact residual checks included."""
+        d = self.d
+        if s >= d:                                   # full sketch: one LU (once) + 2 solves
+            return 2.0 * d * d + (0.0 if getattr(self, "_lu", None) is not None else 2 * d ** 3 / 3)
+        if s == 1:
+            check = max(16, min(256, 4 * d))
+            return (2.0 * d * d if self.sketch == "gaussian" else 2.0 * d) + 2.0 * d * d / check
+        return 2.0 * d * d * s + 4.0 * d * s * s
+
+    def _adapt(self, before: float, after: float, steps: int, threshold: float) -> None:
+        """Grow the sketch when the observed contraction predicts a costly rest (beyond the paper).
+
+        Observed rate per step ρ̂ = (after / before)^(1/steps); the steps still needed at the
+        current size are N = log(threshold / after) / log ρ̂. Dense K: switch to the full sketch
+        (s = d, one exact projection) when N steps would cost more than it. Sparse or matrix-free
+        K: double s (up to ADAPTIVE_SPARSE_MAX) when N·s exceeds GROW_WORK passes over K's rows."""
+        if self.block >= self.smax or steps == 0 or after <= threshold:
+            return
+        if after >= before:
+            need = math.inf
+        else:
+            rate = math.log(after / before) / steps
+            need = math.log(threshold / after) / rate
+        if self.engine == "dense":
+            if need * self._step_cost(self.block) > self._step_cost(self.d):
+                self.block = self.d
+        elif need * self.block > GROW_WORK * self.d:
+            self.block = min(2 * self.block, self.smax)
+        self.max_block = max(self.max_block, self.block)
 
     # ------------------------------------------------------------------ structured engine
     def _setup_structured(self, blocks, coarse, coarse_prob: float) -> None:
-        """Factorise K_I K_Iᵀ for every block and S_cᵀK²S_c for the coarse sketch (once)."""
+        """Factorise K_I K_Iᵀ for every block and S_cᵀK²S_c for the coarse sketch (once), with
+        sparse LU in a symmetric fill-reducing order (no dense factor at any size)."""
         self._blocks = []
         for I in blocks:
             I = np.asarray(I, dtype=np.int64)
             R = self.K[I]                                   # (K E_I)ᵀ, |I|×d sparse
-            M = (R @ R.T).tocsc()
-            ridge = 1e-14 * max(float(M.diagonal().max(initial=0.0)), 1e-300)
-            lu = spla.splu(M + ridge * sp.identity(M.shape[0], format="csc"))
-            self._blocks.append((I, R.T.tocsr(), lu))
+            self._blocks.append((I, R.T.tocsr(), _sym_splu((R @ R.T).tocsc())))
         self._coarse = None
         if coarse is not None:
-            S = sp.csr_matrix(coarse) if sp.issparse(coarse) else np.asarray(coarse, dtype=float)
-            KS = (self.K @ S).tocsr() if sp.issparse(S) else np.asarray(self.K @ S)
-            M = KS.T @ KS
-            M = np.asarray(M.toarray() if sp.issparse(M) else M)
-            M += 1e-14 * max(float(np.max(np.diag(M), initial=0.0)), 1e-300) * np.eye(M.shape[0])
-            self._coarse = (S.T.tocsr() if sp.issparse(S) else S.T, KS, sla.cho_factor(M))
+            S = sp.csr_matrix(coarse)
+            KS = (self.K @ S).tocsc()
+            self._coarse = (S.T.tocsr(), KS.tocsr(), _sym_splu((KS.T @ KS).tocsc()))
         self._pc = float(coarse_prob) if self._coarse is not None else 0.0
 
     def _structured_step(self) -> None:
         if self._pc and self.rng.random() < self._pc:
-            St, KS, C = self._coarse
-            step = KS @ sla.cho_solve(C, St @ self.r)
+            St, KS, lu = self._coarse
+            step = KS @ lu.solve(St @ self.r)
         else:
             I, RT, lu = self._blocks[int(self.rng.integers(len(self._blocks)))]
             step = RT @ lu.solve(self.r[I])
+        if self.omega != 1.0:
+            step *= self.omega
         self.z -= step
         self.r -= self.K @ step
         self.products += 1
@@ -268,81 +250,124 @@ class SketchSolver:
     # ------------------------------------------------------------------ engines
     def _chunk(self, T: int, threshold: float) -> int:
         thr2 = threshold * threshold
-        if self.engine == "dense":
+        if self.engine == "dense" and self.block == 1:
             check = max(16, min(256, 4 * self.d))
             if self.sketch == "gaussian":
-                if HAVE_NUMBA:
+                if self.numba:
                     seed = int(self.rng.integers(0, 2**31 - 1))
-                    done = _gv_chunk(self.K, self.b, self.z, T, seed, thr2, check)
+                    done = gv_chunk_numba(self.K, self.b, self.z, T, seed, thr2, check, self.omega)
                 else:
-                    done = _gv_chunk_numpy(self.K, self.b, self.z, T, self.rng, thr2, check)
+                    done = gv_chunk_numpy(self.K, self.b, self.z, T, self.rng, thr2, check,
+                                          self.omega)
             else:
                 idx = self.rng.integers(0, self.d, size=T)
-                kernel = _rk_chunk if HAVE_NUMBA else _rk_chunk_numpy
-                done = kernel(idx, self.K, self.b, self.rn2, self.z, thr2, check)
+                kernel = rk_chunk_numba if self.numba else rk_chunk_numpy
+                done = kernel(idx, self.K, self.b, self.rn2, self.z, thr2, check, self.omega)
             self.products += done
             return int(done)
         stepper = self._structured_step if self.engine == "structured" else self._block_step
+        every = 1 if self.block * 4 >= self.d else 8
         for t in range(T):
             stepper()
-            if (t + 1) % 8 == 0 and float(self.r @ self.r) <= thr2:
+            if (t + 1) % every == 0 and float(self.r @ self.r) <= thr2:
                 return t + 1
         return T
 
     def _block_step(self) -> None:
-        """One general sketch-and-project step (any engine, any block size)."""
+        """One sketch-and-project step with a block of s Gaussian columns or s distinct rows:
+        with M = K S, the step is M (MᵀM)⁺ Sᵀ r = (Mᵀ)⁺ Sᵀ r, taken as the minimum-norm
+        least-squares solution of Mᵀ u = Sᵀ r (pivoted QR; stable when M is ill-conditioned)."""
         d, s = self.d, self.block
+        if s >= d and self.engine == "dense":
+            self._full_step()
+            return
         if self.sketch == "kaczmarz":
-            idx = np.sort(self.rng.choice(d, size=s, replace=False)) if s > 1 else \
+            idx = self.rng.choice(d, size=s, replace=False) if s > 1 else \
                 np.array([self.rng.integers(0, d)])
             if self.engine == "operator":
                 E = np.zeros((d, s))
                 E[idx, np.arange(s)] = 1.0
-                KS = np.column_stack([self._mv(E[:, j]) for j in range(s)])
+                M = np.column_stack([self._mv(E[:, j]) for j in range(s)])
                 self.products += s
             elif self.engine == "sparse":
-                rows = self.K[idx]                       # s×d sparse = (K S)ᵀ
-                w = _gram_solve_sparse(rows, self.r[idx])
-                step = rows.T @ w
-                self.z -= step
-                self.r -= self.K @ step
-                self.products += 2
-                return
+                M = self.K[idx].T.toarray()              # K symmetric: K E_I = K_Iᵀ
             else:
-                KS = self.K[idx].T
+                M = self.K[idx].T
             rhs = self.r[idx]
         else:
             S = self.rng.standard_normal((d, s))
             if self.engine == "operator":
-                KS = np.column_stack([self._mv(S[:, j]) for j in range(s)])
+                M = np.column_stack([self._mv(S[:, j]) for j in range(s)])
                 self.products += s
             else:
-                KS = np.asarray(self.K @ S)
+                M = np.asarray(self.K @ S)
                 self.products += 1
             rhs = S.T @ self.r
-        w = _gram_solve_dense(KS, rhs)
-        step = KS @ w
+        step = _min_norm_solve(M, rhs)
+        if self.omega != 1.0:
+            step *= self.omega
         self.z -= step
         self.r -= self._mv(step)
         self.products += 1
 
 
-def _gram_solve_dense(KS: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Minimum-norm solution of (KSᵀ KS) w = rhs (pseudo-inverse through lstsq)."""
-    M = KS.T @ KS
-    if M.shape[0] == 1:
-        return rhs / M[0, 0] if M[0, 0] > 0 else np.zeros(1)
-    return sla.lstsq(M, rhs, cond=1e-13, lapack_driver="gelsy")[0]
+    def _full_step(self) -> None:
+        """A full sketch (S d×d invertible: all rows, or d Gaussian columns) spans R^d, so its
+        projection K S (SᵀK²S)⁻¹ Sᵀ r equals K⁻¹ r for every such S; it is taken with one LU of K
+        per system (pseudo-inverse through least squares if K is singular)."""
+        if getattr(self, "_lu", None) is None:
+            try:
+                with np.errstate(all="raise"):
+                    self._lu = ("lu", sla.lu_factor(self.K, check_finite=False))
+                if not np.all(np.isfinite(self._lu[1][0])) or \
+                        np.min(np.abs(np.diag(self._lu[1][0]))) <= EPS * self.kfro:
+                    raise sla.LinAlgError("singular")
+            except (sla.LinAlgError, FloatingPointError, ValueError):
+                self._lu = ("pinv", None)
+        if self._lu[0] == "lu":
+            step = sla.lu_solve(self._lu[1], self.r, check_finite=False)
+        else:
+            step = sla.lstsq(self.K, self.r, cond=1e-13, check_finite=False)[0]
+        if self.omega != 1.0:
+            step *= self.omega
+        self.z -= step
+        self.r -= self._mv(step)
+        self.products += 1
 
 
-def _gram_solve_sparse(rows: sp.csr_matrix, rhs: np.ndarray) -> np.ndarray:
-    """Solve (K_I K_Iᵀ) w = rhs for a sparse row block K_I (tiny ridge if singular)."""
-    M = (rows @ rows.T).tocsc()
-    if M.shape[0] == 1:
-        v = M[0, 0]
-        return rhs / v if v > 0 else np.zeros(1)
+def _min_norm_solve(M: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """u = (Mᵀ)⁺ rhs, the minimum-norm solution of Mᵀ u = rhs (M is d×s)."""
+    if M.shape[1] == 1:
+        nn = float(M[:, 0] @ M[:, 0])
+        return M[:, 0] * (rhs[0] / nn) if nn > 0 else np.zeros(M.shape[0])
+    return sla.lstsq(M.T, rhs, cond=1e-13, lapack_driver="gelsy", check_finite=False)[0]
+
+
+_CONTROLLER = []
+
+
+def _single_thread_blas():
+    """Context limiting BLAS to one thread (a no-op without threadpoolctl)."""
+    import contextlib
+
+    if not _CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _CONTROLLER.append(ThreadpoolController())
+        except Exception:  # pragma: no cover - threadpoolctl missing
+            _CONTROLLER.append(None)
+    ctl = _CONTROLLER[0]
+    return contextlib.nullcontext() if ctl is None else ctl.limit(limits=1, user_api="blas")
+
+
+def _sym_splu(M: sp.csc_matrix):
+    """Sparse LU of a symmetric positive semidefinite Gram matrix in a symmetric minimum-degree
+    order (a tiny ridge makes it definite when a block is rank deficient)."""
     ridge = 1e-14 * max(float(M.diagonal().max(initial=0.0)), 1e-300)
+    A = (M + ridge * sp.identity(M.shape[0], format="csc")).tocsc()
     try:
-        return spla.splu(M + ridge * sp.identity(M.shape[0], format="csc")).solve(rhs)
-    except RuntimeError:
-        return spla.lsqr(M, rhs, atol=1e-14, btol=1e-14)[0]
+        return spla.splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                         options={"SymmetricMode": True})
+    except RuntimeError:          # a zero pivot in the symmetric order: partial pivoting
+        return spla.splu(A)

@@ -89,9 +89,11 @@ def test_cvxpy_equality_problem_solved():
 
 @pytest.mark.parametrize("sketch", ["gaussian", "kaczmarz"])
 def test_same_seed_same_iterates(sketch):
-    a = ok.solve(hs_eq.build("HS7"), "sketch-newton", sketch=sketch, seed=3)
-    b = ok.solve(hs_eq.build("HS7"), "sketch-newton", sketch=sketch, seed=3)
-    c = ok.solve(hs_eq.build("HS7"), "sketch-newton", sketch=sketch, seed=4)
+    # the paper's fixed size-1 sketches: the step counts depend on the random stream
+    kw = {"sketch": sketch, "sketch_block_size": 1}
+    a = ok.solve(hs_eq.build("HS7"), "sketch-newton", seed=3, **kw)
+    b = ok.solve(hs_eq.build("HS7"), "sketch-newton", seed=3, **kw)
+    c = ok.solve(hs_eq.build("HS7"), "sketch-newton", seed=4, **kw)
     assert [h["kkt"] for h in a.history] == [h["kkt"] for h in b.history]
     assert [h["sketch_steps"] for h in a.history] == [h["sketch_steps"] for h in b.history]
     assert np.array_equal(a.x, b.x)
@@ -110,6 +112,7 @@ def test_history_fields():
 
 
 @pytest.mark.parametrize("sketch", ["kaczmarz", "gaussian"])
+@pytest.mark.slow
 def test_pde_control_n3_in_ten_iterations(sketch):
     res = ok.solve(pde_control.build(3), "sketch-newton", sketch=sketch)   # default options
     assert res.termination == Termination.LOCALLY_OPTIMAL
@@ -181,10 +184,13 @@ def test_equilibrated_sketches_pde_n8():
 
 
 def test_time_limit_status():
-    res = ok.solve(pde_control.build(8), "sketch-newton", sketch="kaczmarz",
+    # the paper's size-1 sketches need > 10⁶ steps here (the adaptive default would finish)
+    res = ok.solve(pde_control.build(8), "sketch-newton", sketch="kaczmarz", sketch_block_size=1,
                    max_sketch_steps=10 ** 8, time_limit=0.5)
     assert res.termination == Termination.TIME_LIMIT
-    assert res.x is not None and res.iterations <= 2
+    # the limit counts from ok.solve (compilation included): iterations is None when the
+    # deadline passed before the first Newton iteration
+    assert res.x is not None and (res.iterations or 0) <= 2
 
 
 def test_logistic_library_feasibility_flags():
