@@ -13,7 +13,8 @@
    by a measured-feasible point is flagged the same way.
 
 Rules shared by every backend live here too: :func:`presolve_verdict` answers, without calling
-the solver, the models whose outcome the data decide (crossed bounds, no variables).
+the solver, the models whose outcome the data decide (crossed bounds, no variables), and
+:func:`time_limit_result` is the answer of a solve stopped by the form's deadline.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .deadline import DeadlineExceeded
 from .kkt import linear_kkt, nlp_kkt, scaled_violation
 from .raw import RawSolution
 from .results import Result
@@ -100,7 +102,10 @@ def measure(result: Result, form: Any, tolerances: Tolerances | None = None) -> 
         y = None
     try:
         z = None if result.z is None else np.asarray(result.z, dtype=float)
-        values = linear_kkt(form, x, y, z) if hasattr(form, "rl") else nlp_kkt(form, x, y, z)
+        values = (form.residuals(x) if hasattr(form, "residuals")  # A x = b: optkit.linear_system
+                  else linear_kkt(form, x, y, z) if hasattr(form, "rl") else nlp_kkt(form, x, y, z))
+    except DeadlineExceeded as exc:  # the measurement's own time ran out after a TIME_LIMIT stop
+        return _feasibility_only(result, form, x, tol, exc)
     except Exception as exc:  # a failing oracle at the returned point is itself a finding
         result.kkt = KKTReport({"error": f"{type(exc).__name__}: {exc}"},
                                {"all": "an oracle failed at the returned point"})
@@ -108,7 +113,7 @@ def measure(result: Result, form: Any, tolerances: Tolerances | None = None) -> 
         result.verified = False if claims else None
         return result
     not_measured = {}
-    if values.get("stationarity") is None:
+    if values.get("stationarity") is None and "residual_rel" not in values:
         not_measured["stationarity"] = ("integer problem: no KKT conditions" if
                                         getattr(form, "is_mip", False) else "not available")
         not_measured["complementarity"] = not_measured["stationarity"]
@@ -134,10 +139,54 @@ def measure(result: Result, form: Any, tolerances: Tolerances | None = None) -> 
     return result
 
 
+def _feasibility_only(result: Result, form: Any, x: np.ndarray, tol: Tolerances,
+                      exc: DeadlineExceeded) -> Result:
+    """The measurement of a deadline-stopped point whose full measurement did not fit in its
+    grace time (:func:`measure_grace`): bounds, and c(x) by one more call, each row scaled by
+    max(1, |bound|) only (its Jacobian was not evaluated); stationarity is not measured."""
+    viol, _ = scaled_violation(x, form.lb, form.ub, 1.0)
+    if getattr(form, "m", 0):
+        form.deadline.disarm()
+        c = np.asarray(form.cons(x), dtype=float)
+        row_viol, _ = scaled_violation(c, form.cl, form.cu, 1.0)
+        viol = max(viol, row_viol)
+    why = (f"not measured: optkit's measurement did not fit in its {exc.limit:g} s grace after "
+           f"the time limit")
+    result.kkt = KKTReport({"feasibility_rel": viol}, {
+        "stationarity": why, "complementarity": why,
+        "feasibility_rel": "rows scaled by their bounds only (the Jacobian was not evaluated)"})
+    result.primal_status = primal_status_from(viol, 0.0, tol)
+    result.verified = False if result.termination.claims_optimality else None
+    return result
+
+
+#: the most seconds optkit's measurement may take after a solve its deadline stopped
+MEASURE_GRACE = 0.5
+
+
+def measure_grace(time_limit: float) -> float:
+    """The measurement's grace after a deadline stop: min(0.5, limit/2), at least 0.1 s. Past
+    it the point is measured for feasibility only (:func:`_feasibility_only`)."""
+    return min(MEASURE_GRACE, max(0.1, 0.5 * float(time_limit)))
+
+
 def finish(raw: RawSolution | Result, form: Any, backend: Any, options: Any = None) -> Result:
     """Map, measure and judge one backend answer (see module docstring)."""
     result = to_result(raw, backend)
     return measure(result, form, Tolerances.from_options(options, getattr(backend, "default_tol", None)))
+
+
+def time_limit_result(form: Any, exc: Exception) -> Result:
+    """TIME_LIMIT at the form's last iterate (``form.iterate``: the backend's noted iterate, else
+    the last point where f was evaluated, else x0), for a solve that the form's deadline stopped
+    (:class:`optkit.deadline.DeadlineExceeded` raised by an oracle); ``iterations`` is the count
+    the backend noted with its iterate (None when it noted none). The point then goes through
+    :func:`measure` like any other; TIME_LIMIT never claims optimality."""
+    x = getattr(form, "iterate", None)
+    return Result(termination=Termination.TIME_LIMIT, x=x, native_status="deadline",
+                  iterations=getattr(form, "noted_iteration", None),
+                  message=f"{exc}; returning the last iterate",
+                  extra={"deadline_overrun": float(getattr(exc, "overrun", 0.0))})
 
 
 def presolve_verdict(form: Any) -> Result | None:

@@ -45,6 +45,7 @@ class ValueFunctionPenaltyBackend(BilevelBackend):
 
     name = "vf-penalty"
     requires = ("cvxpy",)
+    extra = None  # base install (docs/install.md)
     description = "bilevel: linearised value-function penalty, NLP subproblems by the best NLP backend"
     options = {"rho0": 1.0, "rho_growth": 10.0, "gap_tol": 1e-6, "nlp_solver": "auto",
                "measure_gap": True}
@@ -79,6 +80,10 @@ class ValueFunctionPenaltyBackend(BilevelBackend):
         term, msg = Termination.ITERATION_LIMIT, f"{max_outer} outer iterations"
         inner_iters = 0
         for j in range(max_outer):
+            if options.time_limit is not None and j and \
+                    time.perf_counter() - t0 > options.time_limit:
+                term, msg = Termination.TIME_LIMIT, "time limit"  # before building the next NLP
+                break
             val, grad_v, ok_lower = self._lower(model, d, v, lower_cons, vfs)
             if not ok_lower and j == 0:
                 # the lower level is infeasible at the start x: start from the high-point

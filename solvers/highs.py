@@ -38,7 +38,7 @@ METHODS = ("choose", "simplex", "ipm", "pdlp")
 
 def _option_type(h, name: str) -> str:
     """HiGHS's type of option ``name`` in words (bool, int, double, string)."""
-    status, kind = h.getOptionType(name)
+    _status, kind = h.getOptionType(name)
     return str(getattr(kind, "name", kind)).removeprefix("k").lower()
 
 
@@ -50,6 +50,7 @@ class HighsBackend(Backend):
     priority = {"lp": 100, "milp": 100, "qp": 90}  # qp: small problems only (priority_for)
     capabilities = frozenset({"duals", "integer", "inner-solver"})
     requires = ("highspy",)
+    extra = None  # base install (docs/install.md)
     options = {"method": Option("choose", METHODS,
                                 "HiGHS LP algorithm (option 'solver'): choose, simplex, ipm, pdlp")}
     description = "HiGHS via highspy: LP, MILP, convex QP"
@@ -146,7 +147,7 @@ class HighsBackend(Backend):
             if "c0" in changed:
                 h.changeObjectiveOffset(float(form.c0))
             return True
-        except Exception:  # noqa: BLE001 - an API difference: fall back to passing the model
+        except Exception:  # an API difference: fall back to passing the model
             return False
 
     def solve_linear(self, form, options: SolveOptions) -> RawSolution:
@@ -173,9 +174,11 @@ class HighsBackend(Backend):
                 raise OptionError(f"HiGHS refused the value {v!r} of option {k!r} (type "
                                   f"{type(v).__name__}; HiGHS wants {_option_type(h, k)})")
         self._local.options = dict(native)  # what the held instance is set to now
-        if "time_limit" in native:
-            # HiGHS 1.16 compares time_limit with the instance's *total* run time, which keeps
-            # growing over the solves of a reused instance: shift the limit by what was spent
+        if "time_limit" in native and not form.is_mip:
+            # HiGHS 1.16 compares an LP's time_limit with the instance's *total* run time, which
+            # keeps growing over the solves of a reused instance: shift the limit by what was
+            # spent. Its MIP solver measures its own run: shifted, the k-th time-limited MILP of
+            # a process ran 2^(k-1) × the limit (measured), so a MIP keeps the limit as given.
             h.setOptionValue("time_limit", float(native["time_limit"]) + float(h.getRunTime()))
         error = highspy.HighsStatus.kError
         self._local.state = None
@@ -235,8 +238,26 @@ class HighsBackend(Backend):
         except Exception as exc:  # pragma: no cover - a callback API change must not hide the error
             lines.append(f"(HiGHS log unavailable: {exc})")
         errors = [ln for ln in lines if ln.startswith("ERROR")]
+        where = self._large_entry(form, h.getOptionValue("large_matrix_value")[1]
+                                  if hasattr(h, "getOptionValue") else None)
         return "HiGHS rejected the model: " + ("; ".join(errors) if errors else
-                                               "no reason logged")
+                                               "no reason logged") + where
+
+    @staticmethod
+    def _large_entry(form, limit) -> str:
+        """'; first at row i, column j (= value)' for the first |A_ij| ≥ HiGHS's
+        large_matrix_value (HiGHS names the range of values only), else ''."""
+        try:
+            limit = float(limit)
+            A = form.A.tocoo()
+            big = np.flatnonzero(np.abs(A.data) >= limit)
+        except Exception:  # an explanation must never fail the error path
+            return ""
+        if not big.size:
+            return ""
+        i, j, v = int(A.row[big[0]]), int(A.col[big[0]]), float(A.data[big[0]])
+        return (f" (first at {form._row(i)}, {form._col(j)} = {v:g}; HiGHS's large_matrix_value "
+                f"is {limit:g}: rescale the model)")
 
     @staticmethod
     def _pass(h, form, highspy):

@@ -22,8 +22,14 @@ Derivatives are the form's own, passed as sparse triplets:
 
 Options: tol → ``tol`` (IPOPT's scaled overall NLP error; absolute sub-tolerances such as
 ``constr_viol_tol`` keep their defaults: set them through solver_options); max_iter →
-``max_iter``; time_limit → ``max_wall_time`` on IPOPT ≥ 3.14 (``max_cpu_time`` before that)
-and, in every case, a wall-clock check in the intermediate callback; verbose → ``print_level`` 5
+``max_iter``; time_limit → ``max_wall_time`` on IPOPT ≥ 3.14 (``max_cpu_time`` before that: CPU
+time, which a callback that waits does not advance) and, as the backstop that always holds, the
+form's deadline (:mod:`optkit.deadline`, armed by the core): every oracle checks it, cyipopt keeps
+the exception an oracle raises, stops IPOPT at its next intermediate callback and re-raises it
+after the solve, which this backend turns into TIME_LIMIT at the last accepted iterate (the point
+of the last objective evaluation before IPOPT's latest intermediate callback) with the history so
+far; the intermediate callback also returns False once the deadline has passed (IPOPT's
+User_Requested_Stop → TIME_LIMIT); verbose → ``print_level`` 5
 (else 0 and ``sb=yes``). ``solver_options`` are passed to IPOPT unchanged; their names are
 checked by the core against :meth:`IpoptBackend.solver_option_names` (IPOPT's own option
 documentation, read once per process), a value IPOPT refuses raises OptionError with the option's
@@ -57,7 +63,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from optkit.backend import Backend
-from optkit.errors import OptionError
+from optkit.deadline import Deadline, DeadlineExceeded
+from optkit.errors import OptionError, OptkitError
 from optkit.options import Option, SolveOptions
 from optkit.raw import RawSolution, iteration_record
 from optkit.status import Termination
@@ -160,7 +167,7 @@ class _Pattern:
             self.missed = np.union1d(self.missed, k[miss])
         return out
 
-    def enlarged(self) -> "_Pattern":
+    def enlarged(self) -> _Pattern:
         """A copy whose structure also holds every missed position."""
         new = _Pattern([], self.ncols, self.lower)
         new.keys = np.union1d(self.keys, self.missed)
@@ -183,7 +190,7 @@ class _Fixed:
     def structure(self) -> tuple[np.ndarray, np.ndarray]:
         return self.rows, self.cols
 
-    def enlarged(self) -> "_Fixed":
+    def enlarged(self) -> _Fixed:
         return self
 
 
@@ -193,7 +200,7 @@ class _Callbacks:
     This class has no Hessian callbacks (IPOPT's L-BFGS); :class:`_ExactCallbacks` adds them.
     """
 
-    def __init__(self, form, jpat, hpat, deadline: float | None, t0: float):
+    def __init__(self, form, jpat, hpat, deadline: Deadline | None, t0: float):
         self.form, self.jpat, self.hpat = form, jpat, hpat
         self.deadline = deadline
         self.t0 = t0
@@ -201,12 +208,15 @@ class _Callbacks:
         self.iterations = 0
         self.timed_out = False
         self.eval_errors = 0
+        self.failure: BaseException | None = None  # an exception of the Hessian callback
         self.fixed_jac = isinstance(jpat, _Fixed)
 
     # -- zeroth order: an arithmetic failure becomes NaN so IPOPT cuts the step back
     def objective(self, x):
         try:
             return self.form.f(x)
+        except OptkitError:  # bad input (a wrong shape) is raised, not hidden as NaN
+            raise
         except (ArithmeticError, ValueError):
             self.eval_errors += 1
             return float("nan")
@@ -214,6 +224,8 @@ class _Callbacks:
     def constraints(self, x):
         try:
             return self.form.cons(x)
+        except OptkitError:
+            raise
         except (ArithmeticError, ValueError):
             self.eval_errors += 1
             return np.full(self.form.m, np.nan)
@@ -239,9 +251,14 @@ class _Callbacks:
             int(sum(self.form.counts.values())), time.perf_counter() - self.t0,
             mu=float(mu), alpha_pr=float(alpha_pr), alpha_du=float(alpha_du),
             ls_trials=int(ls_trials), restoration=bool(alg_mod)))
+        if self.failure is not None:
+            return False  # the Hessian callback failed: stop, the exception is re-raised
+        last = getattr(self.form, "last_x", None)
+        if last is not None:
+            self.form.note_iterate(last)  # IPOPT's accepted iterate
         if self.jpat.missed.size or self.hpat.missed.size:
             return False  # derivative outside the fixed structure: restart with a larger one
-        if self.deadline is not None and time.perf_counter() > self.deadline:
+        if self.deadline is not None and self.deadline.expired():
             self.timed_out = True
             return False
         return True
@@ -254,10 +271,19 @@ class _ExactCallbacks(_Callbacks):
         return self.hpat.structure()
 
     def hessian(self, x, lagrange, obj_factor):
+        """The Hessian values. cyipopt (1.7) drops an exception raised in its Hessian callback
+        and lets IPOPT go on with unset values, so an exception (a wrong shape, the deadline) is
+        kept here, zeros are returned, the next intermediate callback stops IPOPT and the solve
+        re-raises it."""
         lam = np.asarray(lagrange, float)
-        if isinstance(self.hpat, _Fixed):
-            return self.form.hess_values(x, lam, float(obj_factor))
-        return self.hpat.values(self.form.hess(x, lam, float(obj_factor)))
+        try:
+            if isinstance(self.hpat, _Fixed):
+                return self.form.hess_values(x, lam, float(obj_factor))
+            return self.hpat.values(self.form.hess(x, lam, float(obj_factor)))
+        except Exception as exc:
+            if self.failure is None:
+                self.failure = exc
+            return np.zeros(self.hpat.keys.size)
 
 
 # ---------------------------------------------------------------------- IPOPT's option list
@@ -353,7 +379,10 @@ def _invalid_option_reason(form, options: dict, bounds: tuple, make_callbacks) -
             prob.solve(form.x0.copy())
         finally:
             form.counts.update(saved)
-        text = open(path).read() if os.path.exists(path) else ""
+        text = ""
+        if os.path.exists(path):
+            with open(path) as fh:
+                text = fh.read()
     except Exception as exc:
         text = f"Exception message: {exc}"
     finally:
@@ -380,6 +409,7 @@ class IpoptBackend(Backend):
     priority = {"nlp": 100, "qp": 30, "lp": 10}
     capabilities = frozenset({"duals", "inner-solver", "nonconvex-qp"})
     requires = ("cyipopt",)
+    extra = "ipopt"  # pip extra that brings `requires` (docs/install.md)
     STATUS_MAP = STATUS_MAP
     options = {"hessian": Option("exact", ("exact", "limited-memory"),
                                  "'exact': the form's Lagrangian Hessian; 'limited-memory': "
@@ -499,7 +529,24 @@ class IpoptBackend(Backend):
         import cyipopt
 
         t0 = time.perf_counter()
-        deadline = None if options.time_limit is None else t0 + float(options.time_limit)
+        deadline = getattr(form, "deadline", None)
+        own = isinstance(deadline, Deadline) and not deadline.armed and options.time_limit is not None
+        if own:  # called directly, not through ok.solve: the same rule, armed here
+            deadline.arm(options.time_limit)
+        try:
+            return self._solve_nlp(form, options, deadline, t0, cyipopt)
+        except DeadlineExceeded as exc:  # before IPOPT started (probing the structures)
+            return RawSolution(status=Termination.TIME_LIMIT, status_text="deadline",
+                               x=getattr(form, "iterate", None), iterations=0,
+                               evaluations=dict(form.counts),
+                               message=f"{exc}; IPOPT was not started",
+                               extra={"deadline_overrun": exc.overrun})
+        finally:
+            if own:
+                deadline.disarm()
+
+    def _solve_nlp(self, form, options: SolveOptions, deadline, t0: float, cyipopt
+                   ) -> RawSolution:
         exact = options.get("hessian", "exact") != "limited-memory"
         jpat, hpat = self._patterns(form, exact)
         opts = self._ipopt_options(options)
@@ -511,7 +558,18 @@ class IpoptBackend(Backend):
             prob = cyipopt.Problem(n=form.n, m=form.m, problem_obj=cb, lb=bounds[0], ub=bounds[1],
                                    cl=bounds[2], cu=bounds[3])
             self._apply_options(prob, opts, options.verbose)
-            x, info = prob.solve(form.x0.copy())
+            try:
+                x, info = prob.solve(form.x0.copy())
+                if cb.failure is not None:
+                    raise cb.failure
+            except DeadlineExceeded as exc:  # raised by an oracle, kept and re-raised by cyipopt
+                return RawSolution(
+                    status=Termination.TIME_LIMIT, status_text="deadline",
+                    x=getattr(form, "iterate", None),
+                    iterations=cb.iterations, evaluations=dict(form.counts), history=cb.history,
+                    message=f"{exc}; IPOPT stopped at its next iteration, last accepted iterate "
+                            f"returned", extra={"restarts": restarts,
+                                                "deadline_overrun": exc.overrun})
             grew = jpat.missed.size or hpat.missed.size
             if not grew or restarts >= MAX_RESTARTS:
                 break
@@ -529,7 +587,7 @@ class IpoptBackend(Backend):
                               f"(Invalid_Option): {reason}"
                               + (f" [solver_options given: {given}]" if given else ""))
         status: object = code
-        if code == 5 and cb.timed_out:
+        if code == 5 and (cb.timed_out or (deadline is not None and deadline.expired())):
             status = Termination.TIME_LIMIT
             msg = f"wall-clock time limit {options.time_limit} s reached ({msg})"
         elif code == 5 and grew:

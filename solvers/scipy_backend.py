@@ -1,7 +1,8 @@
-"""Backend ``scipy``: SciPy's SLSQP, trust-constr, linprog (HiGHS) and milp (HiGHS).
+"""Backend ``scipy``: SciPy's SLSQP, trust-constr, L-BFGS-B, linprog (HiGHS) and milp (HiGHS).
 
 Method choice (own option ``method``): "auto" → ``linprog`` for an LP, ``milp`` for a MILP,
-``SLSQP`` for a QP or an NLP; or name one of SLSQP, trust-constr, linprog, milp.
+``SLSQP`` for a QP or an NLP; or name one of SLSQP, trust-constr, L-BFGS-B (bound constraints
+only: a model with constraint rows is refused), linprog, milp.
 
 Multipliers are returned in optkit's convention L = f + yᵀc (y ≥ 0 on an active upper row bound,
 y ≤ 0 on an active lower one); each method's convention was checked against IPOPT and HiGHS:
@@ -31,8 +32,14 @@ Options:
   ``initial_barrier_parameter=1e-4`` (from scipy's 0.1 its interior-point method stops on ``gtol``
   while the barrier parameter is still ~1e-4, an objective error of that size on HS071 and on
   convex QCQPs); max_iter → ``maxiter``.
-- time_limit → HiGHS ``time_limit`` for linprog/milp and a wall-clock check in the SLSQP /
-  trust-constr callback; verbose → ``disp`` / ``verbose``. Unknown ``solver_options`` keys are
+- L-BFGS-B: tol → ``gtol`` (projected gradient, default 1e-8 here) and ``ftol`` = tol²;
+  max_iter → ``maxiter``.
+- time_limit → HiGHS ``time_limit`` for linprog/milp; for SLSQP, trust-constr and L-BFGS-B the
+  form's deadline (:mod:`optkit.deadline`, armed by the core, or here when the backend is called
+  directly): every oracle checks it, and the exception an oracle raises once it has passed is
+  turned into TIME_LIMIT at the last iterate the per-iteration callback saw (which also stops the
+  method at the end of an iteration past the deadline); verbose → ``disp`` / ``verbose``.
+  Unknown ``solver_options`` keys are
   refused per method (:meth:`ScipyBackend.solver_option_names`).
 
 Statuses (one table, :data:`STATUS_MAP`, keyed "method:status"):
@@ -51,7 +58,9 @@ Statuses (one table, :data:`STATUS_MAP`, keyed "method:status"):
 - trust-constr "trust-constr:0" … "trust-constr:4": 1 (gtol met) → LOCALLY_OPTIMAL, 2 (xtol: the
   trust region collapsed, scipy's other success) → ALMOST_LOCALLY_OPTIMAL, 0 → ITERATION_LIMIT,
   4 (converged with the constraint violation above gtol) → LOCALLY_INFEASIBLE.
-- "slsqp:time_limit", "trust-constr:time_limit": optkit's wall-clock stop → TIME_LIMIT.
+- L-BFGS-B "l-bfgs-b:0" converged → LOCALLY_OPTIMAL, 1 (maxiter / maxfun) → ITERATION_LIMIT,
+  2 (abnormal line search) → NUMERICAL_ERROR.
+- "slsqp:time_limit", "trust-constr:time_limit", "l-bfgs-b:time_limit": the deadline → TIME_LIMIT.
 """
 from __future__ import annotations
 
@@ -59,12 +68,14 @@ import inspect
 import re
 import time
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from optkit.backend import Backend
+from optkit.deadline import Deadline, DeadlineExceeded
 from optkit.errors import OptionError
 from optkit.options import Option, SolveOptions
 from optkit.raw import RawSolution, iteration_record
@@ -72,7 +83,9 @@ from optkit.status import Termination
 
 from ._highs_options import HIGHS_STATUS_MAP, highs_options, keeps_point, status_key
 
-METHODS = ("auto", "SLSQP", "trust-constr", "linprog", "milp")
+METHODS = ("auto", "SLSQP", "trust-constr", "L-BFGS-B", "linprog", "milp")
+#: the methods of the NLP path
+NLP_METHODS = ("SLSQP", "trust-constr", "L-BFGS-B")
 
 _T = Termination
 #: native status ("method:status") → termination, for every method of this backend
@@ -104,6 +117,11 @@ STATUS_MAP: dict[str, Termination] = {
     "trust-constr:3": _T.INTERRUPTED,             # callback raised StopIteration
     "trust-constr:4": _T.LOCALLY_INFEASIBLE,      # converged, constraint violation > gtol
     "trust-constr:time_limit": _T.TIME_LIMIT,
+    # L-BFGS-B statuses
+    "l-bfgs-b:0": _T.LOCALLY_OPTIMAL,     # CONVERGENCE
+    "l-bfgs-b:1": _T.ITERATION_LIMIT,     # maxiter or maxfun reached
+    "l-bfgs-b:2": _T.NUMERICAL_ERROR,     # ABNORMAL (line search failed)
+    "l-bfgs-b:time_limit": _T.TIME_LIMIT,
 }
 
 _HIGHS_STATUS_IN_MESSAGE = re.compile(r"HiGHS Status (\d+)")
@@ -167,12 +185,14 @@ class _Cache:
 
 
 class _Monitor:
-    """Callback: per-iteration history (``iteration_record``) and a wall-clock deadline (raises
-    StopIteration). trust-constr reports ``constr_violation`` (primal) and ``optimality`` (dual)."""
+    """Callback: per-iteration history (``iteration_record``), the iterate noted on the form, and
+    the form's deadline (raises StopIteration once it has passed). trust-constr reports
+    ``constr_violation`` (primal) and ``optimality`` (dual)."""
 
-    def __init__(self, time_limit: float | None, evaluations: Callable[[], int | None]):
+    def __init__(self, form, deadline: Deadline, evaluations: Callable[[], int | None]):
         self.start = time.perf_counter()
-        self.deadline = None if time_limit is None else self.start + float(time_limit)
+        self.form = form
+        self.deadline = deadline
         self.history: list[dict] = []
         self.timed_out = False
         self._evaluations = evaluations
@@ -180,13 +200,15 @@ class _Monitor:
     def __call__(self, intermediate_result) -> None:
         r = intermediate_result
         now = time.perf_counter()
+        if hasattr(self.form, "note_iterate") and getattr(r, "x", None) is not None:
+            self.form.note_iterate(r.x)
         extra = {k: float(r[k]) for k in ("tr_radius", "barrier_parameter") if k in r}
         self.history.append(iteration_record(
             len(self.history) + 1, objective=float(r.fun),
             primal_infeasibility=float(r["constr_violation"]) if "constr_violation" in r else None,
             dual_infeasibility=float(r["optimality"]) if "optimality" in r else None,
             evaluations=self._evaluations(), time=now - self.start, **extra))
-        if self.deadline is not None and now > self.deadline:
+        if self.deadline.expired():
             self.timed_out = True
             raise StopIteration
 
@@ -263,6 +285,8 @@ def method_option_names(method: str) -> list[str] | None:
         elif method == "trust-constr":
             names = _signature_options("scipy.optimize._trustregion_constr."
                                        "minimize_trustregion_constr._minimize_trustregion_constr")
+        elif method == "L-BFGS-B":
+            names = _signature_options("scipy.optimize._lbfgsb_py._minimize_lbfgsb")
         else:
             own = (_signature_options("scipy.optimize._linprog_highs._linprog_highs")
                    if method == "linprog" else list(_MILP_OPTIONS))
@@ -292,6 +316,7 @@ class ScipyBackend(Backend):
     priority = {"lp": 50, "milp": 50, "qp": 20, "nlp": 50}
     capabilities = frozenset({"duals", "integer", "inner-solver", "nonconvex-qp"})
     requires = ("scipy",)
+    extra = None  # base install (docs/install.md)
     options = {"method": Option("auto", METHODS, "auto (linprog for LP, milp for MILP, SLSQP "
                                                  "otherwise), SLSQP, trust-constr, linprog, milp")}
     description = "SciPy: SLSQP, trust-constr (NLP/QP), linprog and milp via HiGHS (LP/MILP)"
@@ -318,7 +343,7 @@ class ScipyBackend(Backend):
     def _check(method: str, options: SolveOptions) -> None:
         """Refuse solver_options keys the chosen method does not take (close matches listed)."""
         if options.solver_options:
-            from optkit.solve import check_solver_options
+            from optkit.solving import check_solver_options
 
             check_solver_options(_MethodOptions(method), options)
 
@@ -335,7 +360,7 @@ class ScipyBackend(Backend):
             raise OptionError(f"scipy method {method!r} cannot take a quadratic objective; use "
                               f"'SLSQP' or 'trust-constr' (or 'auto')")
         self._check(method, options)
-        if method in ("SLSQP", "trust-constr"):
+        if method in NLP_METHODS:
             nlp = form.to_nlp_form()
             raw = self._solve_nlp(nlp, options, method)
             raw.evaluations = dict(nlp.counts)
@@ -430,7 +455,7 @@ class ScipyBackend(Backend):
 
     # ================================================================== NLP path
     def solve_nlp(self, form, options: SolveOptions) -> RawSolution:
-        """SLSQP (default) or trust-constr with the form's exact derivatives."""
+        """SLSQP (default), trust-constr or L-BFGS-B with the form's derivatives."""
         method = options.get("method", "auto")
         if method in ("linprog", "milp"):
             raise OptionError(f"scipy method {method!r} solves LP/MILP only; this is a "
@@ -440,9 +465,32 @@ class ScipyBackend(Backend):
         return self._solve_nlp(form, options, method)
 
     def _solve_nlp(self, form, options: SolveOptions, method: str) -> RawSolution:
-        if method == "SLSQP":
-            return self._slsqp(form, options)
-        return self._trust_constr(form, options)
+        """One NLP method under the form's deadline (armed here when the core has not armed it,
+        e.g. the NLP form of a QP); an oracle's DeadlineExceeded → TIME_LIMIT at the last iterate
+        with the history so far."""
+        if method == "L-BFGS-B" and form.m:
+            raise OptionError(f"scipy method 'L-BFGS-B' takes bound constraints only; this "
+                              f"problem has {form.m} constraint rows (use 'SLSQP' or "
+                              f"'trust-constr')")
+        deadline = getattr(form, "deadline", None)
+        if not isinstance(deadline, Deadline):
+            deadline = Deadline()
+        own = not deadline.armed and options.time_limit is not None
+        if own:
+            deadline.arm(options.time_limit)
+        mon = self._monitor(form, deadline)
+        run = {"SLSQP": self._slsqp, "trust-constr": self._trust_constr,
+               "L-BFGS-B": self._lbfgsb}[method]
+        try:
+            return run(form, options, mon)
+        except DeadlineExceeded as exc:
+            return RawSolution(status=f"{method.lower()}:time_limit", status_text=str(exc),
+                               x=getattr(form, "iterate", None), iterations=len(mon.history),
+                               history=mon.history, message=f"{exc}; last iterate returned",
+                               extra={"scipy_method": method, "deadline_overrun": exc.overrun})
+        finally:
+            if own:
+                deadline.disarm()
 
     @staticmethod
     def _bounds(form):
@@ -453,12 +501,12 @@ class ScipyBackend(Backend):
         return Bounds(form.lb, form.ub)
 
     @staticmethod
-    def _monitor(form, options: SolveOptions) -> _Monitor:
+    def _monitor(form, deadline: Deadline) -> _Monitor:
         counts = getattr(form, "counts", None)
-        return _Monitor(options.time_limit,
+        return _Monitor(form, deadline,
                         (lambda: int(counts.get("f", 0))) if counts is not None else (lambda: None))
 
-    def _slsqp(self, form, options: SolveOptions) -> RawSolution:
+    def _slsqp(self, form, options: SolveOptions, mon: _Monitor) -> RawSolution:
         from scipy.optimize import minimize
 
         cache = _Cache(form)
@@ -478,7 +526,6 @@ class ScipyBackend(Backend):
                 "maxiter": int(options.max_iter) if options.max_iter is not None else 500,
                 "disp": bool(options.verbose)}
         opts.update(dict(options.solver_options))
-        mon = self._monitor(form, options)
         res = minimize(form.f, form.x0.copy(), jac=form.grad, method="SLSQP",
                        bounds=self._bounds(form), constraints=cons, options=opts, callback=mon)
         x = np.asarray(res.x, float)
@@ -496,14 +543,14 @@ class ScipyBackend(Backend):
         status = int(res.status)
         key, msg = f"slsqp:{status}", str(res.message)
         if mon.timed_out:
-            key, msg = "slsqp:time_limit", f"wall-clock time limit {options.time_limit} s reached"
+            key, msg = "slsqp:time_limit", f"time limit {mon.deadline.limit} s reached"
         elif status == 8 and np.all(np.isfinite(x)):
             key = slsqp_stall_key(form, x, y, options)
         return RawSolution(status=key, status_text=msg, x=x, y=y, objective=float(res.fun),
                            iterations=int(getattr(res, "nit", 0) or 0), history=mon.history,
                            extra={"scipy_method": "SLSQP", "scipy_status": status})
 
-    def _trust_constr(self, form, options: SolveOptions) -> RawSolution:
+    def _trust_constr(self, form, options: SolveOptions, mon: _Monitor) -> RawSolution:
         from scipy.optimize import NonlinearConstraint, minimize
 
         cache = _Cache(form)
@@ -518,7 +565,6 @@ class ScipyBackend(Backend):
         if options.max_iter is not None:
             opts["maxiter"] = int(options.max_iter)
         opts.update(dict(options.solver_options))
-        mon = self._monitor(form, options)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "delta_grad == 0.0" and similar chatter
             res = minimize(form.f, form.x0.copy(), jac=form.grad,
@@ -530,10 +576,29 @@ class ScipyBackend(Backend):
         status = int(res.status)
         key, msg = f"trust-constr:{status}", str(res.message)
         if mon.timed_out:
-            key, msg = ("trust-constr:time_limit",
-                        f"wall-clock time limit {options.time_limit} s reached")
+            key, msg = ("trust-constr:time_limit", f"time limit {mon.deadline.limit} s reached")
         return RawSolution(status=key, status_text=msg, x=x, y=y, objective=float(res.fun),
                            iterations=int(res.nit), history=mon.history,
                            extra={"scipy_method": f"trust-constr/{res.method}",
                                   "scipy_status": status, "optimality": float(res.optimality),
                                   "constr_violation": float(res.constr_violation)})
+
+    def _lbfgsb(self, form, options: SolveOptions, mon: _Monitor) -> RawSolution:
+        from scipy.optimize import minimize
+
+        tol = float(options.tol) if options.tol is not None else 1e-8
+        opts: dict = {"gtol": tol, "ftol": max(tol * tol, 1e-15)}
+        if options.max_iter is not None:
+            opts["maxiter"] = int(options.max_iter)
+        opts.update(dict(options.solver_options))
+        res = minimize(form.f, form.x0.copy(), jac=form.grad, method="L-BFGS-B",
+                       bounds=self._bounds(form), options=opts, callback=mon)
+        x = np.asarray(res.x, float)
+        status = int(res.status)
+        key, msg = f"l-bfgs-b:{status}", str(res.message)
+        if mon.timed_out:
+            key, msg = "l-bfgs-b:time_limit", f"time limit {mon.deadline.limit} s reached"
+        return RawSolution(status=key, status_text=msg, x=x, y=np.zeros(0),
+                           objective=float(res.fun), iterations=int(getattr(res, "nit", 0) or 0),
+                           history=mon.history,
+                           extra={"scipy_method": "L-BFGS-B", "scipy_status": status})

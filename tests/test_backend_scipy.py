@@ -171,7 +171,8 @@ def test_status_table_rows_are_terminations():
 
     assert ScipyBackend.STATUS_MAP is STATUS_MAP
     assert all(isinstance(v, Termination) for v in STATUS_MAP.values())
-    assert len(STATUS_MAP) == 50  # 21 HiGHS rows, 10 linprog/milp codes, 13 SLSQP, 6 trust-constr
+    assert len(STATUS_MAP) == 54  # 21 HiGHS rows, 10 linprog/milp codes, 13 SLSQP, 6 trust-constr,
+    # 4 L-BFGS-B
     expected = {"slsqp:0": Termination.LOCALLY_OPTIMAL, "slsqp:4": Termination.LOCALLY_INFEASIBLE,
                 "slsqp:8": Termination.NUMERICAL_ERROR, "slsqp:9": Termination.ITERATION_LIMIT,
                 "slsqp:2": Termination.INVALID_PROBLEM,
@@ -228,7 +229,8 @@ def test_time_limit(method):
     nlp = ok.NLP(x0=[-1.2, 1.0], f=lambda x: (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2)
     res = ok.solve(nlp, "scipy", method=method, time_limit=1e-9)
     assert res.termination == Termination.TIME_LIMIT
-    assert len(res.history) == 1
+    # the deadline counts from ok.solve and every oracle checks it: stopped before an iteration
+    assert len(res.history) <= 1 and res.x is not None
 
 
 def test_history_and_callbacks_counted():

@@ -6,9 +6,9 @@ Q is symmetric (both triangles stored) or None; A is CSR m×n. **One rule for Q:
 ½xᵀQx depends only on the symmetric part of Q, so a Q given non-symmetric (say one triangle, as
 some file formats and solvers store it) is replaced by (Q + Qᵀ)/2 before anything reads it — every
 backend and optkit's own KKT measurement then see the same, value-preserving data. (HiGHS reads
-one triangle of its Hessian: a triangle passed as is would silently mean a different problem.) Row duals follow the Lagrangian
-L = cᵀx + ½xᵀQx + yᵀ(Ax) + zᵀx: at a minimiser c + Qx + Aᵀy + z = 0, with y_i ≥ 0 on an active upper
-row bound and ≤ 0 on an active lower one (z likewise for columns).
+one triangle of its Hessian: a triangle passed as is would silently mean a different problem.)
+Row duals follow the Lagrangian L = cᵀx + ½xᵀQx + yᵀ(Ax) + zᵀx: at a minimiser c + Qx + Aᵀy + z = 0,
+with y_i ≥ 0 on an active upper row bound and ≤ 0 on an active lower one (z likewise for columns).
 ``sense`` is +1 for a model given as minimisation and −1 for one given as maximisation; the data
 here are always of the minimisation, and results are reported back in user units.
 """
@@ -21,6 +21,10 @@ import scipy.sparse as sp
 
 from ..errors import DataError, InvalidProblemError
 from .nlp_form import NLPForm, as_vector, check_bounds
+
+#: the largest |coefficient| of c, A or Q accepted: beyond it (where solvers read "infinity",
+#: 1e20 in HiGHS and IPOPT) a coefficient is a data error, refused by name (DataError)
+COEFFICIENT_LIMIT = 1e20
 
 
 def _dense_to_csr(A: np.ndarray) -> sp.csr_matrix:
@@ -65,7 +69,7 @@ class LinearForm:
     ub: np.ndarray
     Q: sp.csr_matrix | None = None
     c0: float = 0.0
-    integrality: np.ndarray | None = None
+    integrality: np.ndarray = None  # type: ignore[assignment]  # None: all continuous (__post_init__)
     sense: int = 1
     name: str = "linear"
     col_names: list[str] | None = None
@@ -116,11 +120,13 @@ class LinearForm:
         return f"row {self.row_names[i]!r} (index {i})" if self.row_names else f"row index {i}"
 
     def validate(self) -> None:
-        """Reject NaN anywhere and ±inf where a finite number is required, naming the entry."""
+        """Reject NaN anywhere, ±inf where a finite number is required and a coefficient of c, A
+        or Q with |a| > :data:`COEFFICIENT_LIMIT` (out of range), naming the entry."""
         src = self.source
-        finite_data = (np.isfinite(self.c).all() and np.isfinite(self.c0)
-                       and np.isfinite(self.A.data).all()
-                       and (self.Q is None or np.isfinite(self.Q.data).all()))
+        lim = COEFFICIENT_LIMIT
+        finite_data = (bool(np.all(np.abs(self.c) <= lim)) and np.isfinite(self.c0)
+                       and bool(np.all(np.abs(self.A.data) <= lim))
+                       and (self.Q is None or bool(np.all(np.abs(self.Q.data) <= lim))))
         if finite_data and not (np.isnan(self.rl).any() or np.isnan(self.ru).any()
                                 or np.isnan(self.lb).any() or np.isnan(self.ub).any()
                                 or (self.rl == np.inf).any() or (self.ru == -np.inf).any()
@@ -146,6 +152,7 @@ class LinearForm:
                 i, j = int(Q.row[bad[0]]), int(Q.col[bad[0]])
                 raise DataError(f"quadratic objective entry Q[{i},{j}] is {Q.data[bad[0]]}", src,
                                 f"Q[{i},{j}]")
+        self._refuse_out_of_range()
         for arr, what, name in ((self.rl, "lower", self._row), (self.ru, "upper", self._row),
                                 (self.lb, "lower", self._col), (self.ub, "upper", self._col)):
             k = _first_nan(arr)
@@ -164,6 +171,30 @@ class LinearForm:
             # crossed bounds are a legitimate (infeasible) model, not bad data: keep them
             if "NaN" in str(exc):
                 raise
+
+    def _refuse_out_of_range(self) -> None:
+        """DataError naming the first finite coefficient with |a| > COEFFICIENT_LIMIT."""
+        src, lim = self.source, COEFFICIENT_LIMIT
+        note = (f"is out of range (|a| > {lim:g}, where solvers read infinity; rescale the "
+                f"model)")
+        big = np.flatnonzero(np.abs(self.c) > lim)
+        if big.size:
+            j = int(big[0])
+            raise DataError(f"objective coefficient of {self._col(j)} = {self.c[j]:g} {note}",
+                            src, f"objective[{j}]")
+        A = self.A.tocoo()
+        big = np.flatnonzero(np.abs(A.data) > lim)
+        if big.size:
+            i, j = int(A.row[big[0]]), int(A.col[big[0]])
+            raise DataError(f"constraint matrix entry at {self._row(i)}, {self._col(j)} = "
+                            f"{A.data[big[0]]:g} {note}", src, f"A[{i},{j}]")
+        if self.Q is not None:
+            Q = self.Q.tocoo()
+            big = np.flatnonzero(np.abs(Q.data) > lim)
+            if big.size:
+                i, j = int(Q.row[big[0]]), int(Q.col[big[0]])
+                raise DataError(f"quadratic objective entry Q[{i},{j}] = {Q.data[big[0]]:g} "
+                                f"{note}", src, f"Q[{i},{j}]")
 
     # ------------------------------------------------------------------ properties
     @property
@@ -207,6 +238,10 @@ class LinearForm:
         Q = self.Q if self.Q is not None else sp.csr_matrix((self.n, self.n))
         A = self.A
         zero_h = sp.csr_matrix((self.n, self.n))
+
+        def hess(x: np.ndarray, y: np.ndarray, s: float = 1.0) -> sp.spmatrix:
+            return (s * Q) if self.Q is not None else zero_h
+
         x0 = self.x0 if self.x0 is not None else np.clip(np.zeros(self.n), self.lb, self.ub)
         return NLPForm(
             n=self.n, m=self.m, x0=x0,
@@ -214,6 +249,6 @@ class LinearForm:
             grad_fn=self.objective_gradient,
             cons_fn=lambda x: A @ x,
             jac_fn=lambda x: A,
-            hess_fn=lambda x, y, s=1.0: (s * Q) if self.Q is not None else zero_h,
+            hess_fn=hess,
             lb=self.lb, ub=self.ub, cl=self.rl, cu=self.ru, name=self.name,
         )

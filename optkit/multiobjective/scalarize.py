@@ -201,7 +201,7 @@ class Run:
         self.m = model.m
         self.shift = np.zeros(self.m)
         self.scale = np.ones(self.m)
-        self.payoff = None
+        self.payoff: np.ndarray | None = None
         self.inner_used: set = set()
         self.stopped: str | None = None
         self.feas_tol = self.tolerances.feas
@@ -452,6 +452,13 @@ class Run:
             P = np.array([s.G for s in good])
             self.payoff = P
             self.set_normalisation(P.min(axis=0), P.max(axis=0))
+        else:
+            tried = [e for e in self.log if isinstance(e.get("params"), dict)
+                     and "anchor" in e["params"]]
+            if tried and all(e.get("status") in INFEASIBLE for e in tried) and not self.stopped:
+                # the anchors share the model's feasible set: no other subproblem can be feasible
+                self.stopped = (f"the model's constraints are infeasible: all {len(tried)} "
+                                "anchor subproblems report so")
         return subs
 
     # --------------------------------------------------------------- result
@@ -470,7 +477,7 @@ class Run:
         keep = nondominated_mask(np.round(G / q) * q) if len(G) else np.zeros(0, bool)
         if mdl.roi is not None and len(G):
             F = G * s
-            keep &= np.all((F >= mdl.roi[0]) & (F <= mdl.roi[1]), axis=1)
+            keep &= np.all((mdl.roi[0] <= F) & (mdl.roi[1] >= F), axis=1)
         idx = np.flatnonzero(keep)
         if len(idx) > 1:  # drop near-duplicates (within 1e-5 of the objective scale)
             Z = G[idx] / np.maximum(self.scale, 1e-300)
