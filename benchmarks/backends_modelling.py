@@ -107,8 +107,9 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=None, help="write the Markdown table here")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
-    rows = [r for r in csv.DictReader(open(MPS / "manifest.csv"))
-            if r["expected"] == "optimal" and (not args.quick or r["name"] in QUICK)]
+    with open(MPS / "manifest.csv") as fh:
+        rows = [r for r in csv.DictReader(fh)
+                if r["expected"] == "optimal" and (not args.quick or r["name"] in QUICK)]
     head = ("| instance | kind | ok highs | ok cvxpy | cvxpy | ratio | ok pyomo | pyomo | ratio | "
             "objectives agree |\n|---|---|---|---|---|---|---|---|---|---|")
     lines, r_cvx, r_pyo = [head], [], []
@@ -121,11 +122,11 @@ def main(argv=None) -> int:
         model = ok.read(MPS / r["file"])
         form = model.form
         want = float(r["objective"])
-        t_h, res_h = timed(lambda: ok.solve(model, "highs"), args.repeat)
-        t_oc, res_c = timed(lambda: ok.solve(model, "cvxpy"), args.repeat)
-        t_c, v_c = timed(lambda: cvxpy_by_hand(form), args.repeat)
-        t_op, res_p = timed(lambda: ok.solve(model, "pyomo"), args.repeat)
-        t_p, v_p = timed(lambda: pyomo_by_hand(form), args.repeat)
+        t_h, res_h = timed(lambda model=model: ok.solve(model, "highs"), args.repeat)
+        t_oc, res_c = timed(lambda model=model: ok.solve(model, "cvxpy"), args.repeat)
+        t_c, v_c = timed(lambda form=form: cvxpy_by_hand(form), args.repeat)
+        t_op, res_p = timed(lambda model=model: ok.solve(model, "pyomo"), args.repeat)
+        t_p, v_p = timed(lambda form=form: pyomo_by_hand(form), args.repeat)
         sense = form.sense
         vals = [res_h.objective, res_c.objective, sense * v_c, res_p.objective, sense * v_p]
         agree = all(v is not None and abs(v - want) <= 1e-6 * max(1, abs(want)) for v in vals)

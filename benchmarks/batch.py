@@ -171,8 +171,8 @@ def main(argv=None) -> int:
     walls = {}
     for w in (1, 2):
         store = tmp / f"local{w}.sqlite"
-        t, runs = timed(lambda: ok.batch.run(lib, ["highs"], workers=w, time_limit=30, store=store,
-                                             progress=False))
+        t, runs = timed(lambda w=w, store=store: ok.batch.run(lib, ["highs"], workers=w, time_limit=30,
+                                                              store=store, progress=False))
         assert runs.ran == N and all(r["status"] == "OPTIMAL" for r in runs)
         got = np.array([r["objective"] for r in sorted(runs, key=lambda r: int(r["instance"][2:]))])
         assert np.allclose(got, objs, rtol=1e-7, atol=1e-7)
@@ -180,8 +180,8 @@ def main(argv=None) -> int:
         walls[w] = t
         rows.append(("ok.batch local, reused workers", w, N, t, CPU["last"],
                      f"in-worker build+solve {1e3 * inside:.2f} ms"))
-        t2, again = timed(lambda: ok.batch.run(lib, ["highs"], workers=w, time_limit=30,
-                                               store=store, progress=False))
+        t2, again = timed(lambda w=w, store=store: ok.batch.run(lib, ["highs"], workers=w, time_limit=30,
+                                                                store=store, progress=False))
         assert again.ran == 0
         if w == 1:
             rows.append(("ok.batch re-run, all stored (resume check)", w, N, t2, CPU["last"], ""))

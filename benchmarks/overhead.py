@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 import scipy.sparse as sp
+from datetime import UTC
 
 
 def make_lps(count: int, n: int = 20, m: int = 10, seed: int = 0):
@@ -128,7 +129,8 @@ def pyomo_appsi(lps):
         mdl.J = pyo.RangeSet(0, m - 1)
         mdl.x = pyo.Var(mdl.I, bounds=(0, 10))
         mdl.obj = pyo.Objective(expr=sum(float(c[i]) * mdl.x[i] for i in range(n)))
-        mdl.rows = pyo.Constraint(mdl.J, rule=lambda mm, j: sum(float(A[j, i]) * mm.x[i] for i in range(n)) <= float(b[j]))
+        mdl.rows = pyo.Constraint(mdl.J, rule=lambda mm, j, A=A, b=b, n=n:
+                                  sum(float(A[j, i]) * mm.x[i] for i in range(n)) <= float(b[j]))
         opt.solve(mdl)
         objs.append(pyo.value(mdl.obj))
     return objs
@@ -222,7 +224,7 @@ def main() -> None:
     import io
     import platform
     import sys
-    from datetime import datetime, timezone
+    from datetime import datetime
     from pathlib import Path
 
     ap = argparse.ArgumentParser()
@@ -241,7 +243,7 @@ def main() -> None:
     print(text)
     if args.write:
         cmd = "python benchmarks/overhead.py " + " ".join(sys.argv[1:])
-        head = (f"Command: `{cmd.replace(' --write', '').strip()}` — run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC "
+        head = (f"Command: `{cmd.replace(' --write', '').strip()}` — run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC "
                 f"on {platform.machine()}, {platform.python_version()}, 2 cores.\n\n")
         out = Path(__file__).resolve().parents[1] / "docs" / "bench_overhead.md"
         out.write_text("# Overhead of optkit's paths\n\n" + head + text.replace("## ", "### "))

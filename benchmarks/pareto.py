@@ -24,8 +24,8 @@ import numpy as np
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import optkit as ok  # noqa: E402
-from optkit.problems import moo  # noqa: E402
+import optkit as ok
+from optkit.problems import moo
 
 BUDGET = 10_000
 METHODS = {
@@ -214,12 +214,11 @@ def report(rows, problems, methods, args) -> str:
                          f"{_med(rr, 'points'):.0f} | {_med(rr, 'evals'):.0f} | "
                          f"{_med(rr, 'fd_equiv'):.0f} | {_med(rr, 'time'):.1f} | "
                          f"{sum(r['complete'] for r in rr)}/{len(rr)} |")
-            if not m.startswith("nsga2") and max(r["evals"] for r in rr) <= BUDGET:
-                if best is None or hv > best[1]:
-                    best = (m, hv)
-            if not m.startswith("nsga2") and max(r["evals"] for r in rr) <= TIGHT:
-                if tight is None or hv > tight[1]:
-                    tight = (m, hv)
+            ours, evals = not m.startswith("nsga2"), max(r["evals"] for r in rr)
+            if ours and evals <= BUDGET and (best is None or hv > best[1]):
+                best = (m, hv)
+            if ours and evals <= TIGHT and (tight is None or hv > tight[1]):
+                tight = (m, hv)
         for pick, out in ((best, verdicts), (tight, tight_verdicts)):
             if hv_base is not None and pick is not None:
                 ok_ = pick[1] >= hv_base

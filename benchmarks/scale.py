@@ -31,6 +31,7 @@ the Parameter (DPP: ``prob.solve`` after ``param.value = ...``).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import resource
@@ -126,8 +127,8 @@ def run_one(tool: str, kind: str, n: int) -> dict:
 
         poi_highs.autoload_library()
     elif tool == "raw":
-        import clarabel  # noqa: F401
-        import highspy  # noqa: F401
+        import clarabel
+        import highspy
     data = lp_data(n) if kind == "lp" else qp_data(n)
     base = rss_mb()
     t0 = time.perf_counter()
@@ -147,7 +148,7 @@ def run_one(tool: str, kind: str, n: int) -> dict:
             t1 = time.perf_counter()
             h.run()
             sol = h.getSolution()
-            x = np.array(sol.col_value)
+            _ = np.array(sol.col_value)
             _ = np.array(sol.row_dual)
             obj, status = h.getInfo().objective_function_value, h.getModelStatus().name
         elif tool.startswith("optkit"):
@@ -155,7 +156,7 @@ def run_one(tool: str, kind: str, n: int) -> dict:
             prob = ok.Problem(cp.Minimize(c @ x_), [A @ x_ <= b])
             t1 = time.perf_counter()
             res = ok.solve(prob, None if tool == "optkit-auto" else "highs")
-            x = res.value(x_)
+            _ = res.value(x_)
             _ = res.dual(prob.constraints[0])
             obj, status = res.objective, f"{res.termination} verified={res.verified}"
             info = {"solver": res.solver, "timings": {k: round(v, 4) for k, v in res.timings.items()}}
@@ -164,7 +165,7 @@ def run_one(tool: str, kind: str, n: int) -> dict:
             prob = cp.Problem(cp.Minimize(c @ x_), [A @ x_ <= b])
             t1 = time.perf_counter()
             obj = prob.solve(solver=cp.HIGHS)
-            x, status = x_.value, prob.status
+            _, status = x_.value, prob.status
             _ = prob.constraints[0].dual_value
         elif tool == "pyomo":
             mdl = pyo.ConcreteModel()
@@ -205,7 +206,7 @@ def run_one(tool: str, kind: str, n: int) -> dict:
                                             [clarabel.NonnegativeConeT(m + 2 * n)], s)
             t1 = time.perf_counter()
             sol = solver.solve()
-            x = np.asarray(sol.x)
+            _ = np.asarray(sol.x)
             _ = np.asarray(sol.z)
             obj, status = sol.obj_val, str(sol.status)
             info = {"iterations": int(sol.iterations)}
@@ -214,7 +215,7 @@ def run_one(tool: str, kind: str, n: int) -> dict:
             prob = ok.Problem(cp.Minimize(c @ x_ + 0.5 * cp.sum_squares(D @ x_)), [A @ x_ <= b])
             t1 = time.perf_counter()
             res = ok.solve(prob)
-            x = res.value(x_)
+            _ = res.value(x_)  # timed: mapping the values back
             _ = res.dual(prob.constraints[0])
             obj, status = res.objective, f"{res.termination} verified={res.verified}"
             info = {"solver": res.solver, "iterations": res.iterations,
@@ -224,7 +225,7 @@ def run_one(tool: str, kind: str, n: int) -> dict:
             prob = cp.Problem(cp.Minimize(c @ x_ + 0.5 * cp.sum_squares(D @ x_)), [A @ x_ <= b])
             t1 = time.perf_counter()
             obj = prob.solve(solver=cp.CLARABEL)
-            x, status = x_.value, prob.status
+            status = prob.status
             info = {"iterations": prob.solver_stats.num_iters}
         else:
             raise ValueError(tool)
@@ -365,7 +366,7 @@ def table_growth(rows: list[dict], kind: str) -> str:
     for tool in tools:
         mine = sorted((r for r in rows if r.get("kind") == kind and r["tool"] == tool
                        and "error" not in r), key=lambda r: r["n"])
-        for a, b in zip(mine, mine[1:]):
+        for a, b in itertools.pairwise(mine):
             ta, tb = a["total"], b["total"]
             ma, mb = max(a["peak_mb"] - a["base_mb"], 1.0), max(b["peak_mb"] - b["base_mb"], 1.0)
             out.append(f"| {tool} | {a['n']} → {b['n']} | {tb / ta:.1f}× | {mb / ma:.1f}× |")

@@ -282,7 +282,7 @@ def measure(model: str, N: int, route: str, solve: bool, warm: bool = True) -> d
         out["n"], out["m"] = R.n, R.m
         if solve:
             t = time.perf_counter()
-            z, info = prob.solve(R.x0.copy())
+            _z, info = prob.solve(R.x0.copy())
             out["solve_total"] = time.perf_counter() - t
             out["total"] = out["build"] + out["solve_total"]
             out["objective"] = float(info["obj_val"])
@@ -440,7 +440,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.from_log:
         with open(args.from_log) as fh:
             logged = [json.loads(line) for line in fh if line.startswith("{")]
-        cmd_line = open(args.from_log).readline().strip().lstrip("# ")
+        with open(args.from_log) as fh:
+            cmd_line = fh.readline().strip().lstrip("# ")
         print(table(logged))
         print(acceptance(logged))
         if args.out:
@@ -454,11 +455,11 @@ def main(argv: list[str] | None = None) -> None:
     for model in args.models:
         for N in args.sizes:
             for route in args.routes:
-                if (route == "cvxpy" and N > args.cvxpy_max) or \
-                        (route.startswith("casadi") and N > args.casadi_max) or \
-                        (model == "ocp_loop" and (N > args.loop_max or route.startswith("casadi"))):
+                if (route == "cvxpy" and args.cvxpy_max < N) or \
+                        (route.startswith("casadi") and args.casadi_max < N) or \
+                        (model == "ocp_loop" and (args.loop_max < N or route.startswith("casadi"))):
                     continue
-                solve = N <= args.solve_max and not route.startswith("casadi")
+                solve = args.solve_max >= N and not route.startswith("casadi")
                 if route == "cvxpy" and not solve:
                     continue
                 best = None

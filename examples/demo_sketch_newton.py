@@ -28,7 +28,8 @@ def run(outdir: pathlib.Path) -> str:
              "Inexact Newton with randomized sketching (Gaussian vectors GV, randomized Kaczmarz RK) "
              "on the KKT system of  min f(x) s.t. c(x) = 0, globalised on an exact augmented "
              "Lagrangian (Hong, Na, Mahoney, Kolar, ICML 2023).", "",
-             "| problem | solver | status | iterations | KKT ‖·‖₂ | objective | error vs f* | sketch steps | time (s) |",
+             "| problem | solver | status | iterations | KKT ‖·‖₂ | objective | error vs f* | sketch steps "
+             "| time (s) |",
              "|---|---|---|---|---|---|---|---|---|"]
     histories = {}
     for name in ("HS7", "HS78", "BT9", "MWRIGHT"):

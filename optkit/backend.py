@@ -22,6 +22,8 @@ Declarations, as CVXPY's solver files and Pyomo's typed options:
   default); :meth:`priority_for` may refine it by size. ``capabilities``: what the backend offers
   beyond solving (``duals``, ``integer``, ``inner-solver``, ...), used when one method looks for
   another through the registry.
+- ``requires`` and ``extra``: the importable modules the backend needs, and the pip extra that
+  brings them (None for the base install); :meth:`unavailable_reason` names both.
 - :meth:`solver_option_names`: the native option names, when the solver can list them, so that
   an unknown key in ``solver_options`` is refused with the valid names.
 """
@@ -30,6 +32,7 @@ from __future__ import annotations
 import importlib.util
 from typing import Any, ClassVar
 
+from .extras import install_hint
 from .options import SolveOptions
 from .results import Result
 from .status import Termination
@@ -48,7 +51,9 @@ class Backend:
     STATUS_MAP: ClassVar[dict[Any, Termination]] = {}
     priority: ClassVar[dict[str, float]] = {}
     capabilities: ClassVar[frozenset[str]] = frozenset()
-    extra_name: ClassVar[str] = ""  # the pip extra that brings the backend's native code
+    #: the pip extra that brings the modules in ``requires`` (None: they are in the base install);
+    #: an unavailable backend's reason names it (``pip install 'optkit[EXTRA]'``, docs/install.md)
+    extra: ClassVar[str | None] = None
     #: the tolerance the method aims at when no ``tol`` is given (None: a mature solver's own
     #: tight defaults); optkit's verdict then uses it (:meth:`optkit.verify.Tolerances.from_options`)
     default_tol: ClassVar[float | None] = None
@@ -78,7 +83,10 @@ class Backend:
     def unavailable_reason(self) -> str:
         """Why the backend cannot run here (empty when available)."""
         missing = [m for m in self.requires if importlib.util.find_spec(m) is None]
-        return f"missing Python module(s): {', '.join(missing)}" if missing else ""
+        if not missing:
+            return ""
+        hint = f"; {install_hint(self.extra)}" if self.extra else ""
+        return f"missing Python module(s): {', '.join(missing)}{hint}"
 
     def version(self) -> str:
         """Version of the underlying solver (empty when unknown)."""

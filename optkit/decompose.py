@@ -159,7 +159,7 @@ def decompose(form: LinearForm, max_blocks: int | None = MAX_BLOCKS) -> Decompos
         Ab = sp.csr_matrix((Ar.data[s:e], Ar_idx[s:e] - c0, Ar.indptr[r0:r1 + 1] - s),
                            shape=(r1 - r0, c1 - c0))
         Qb = None
-        if Qp is not None:
+        if Qp is not None and Qp_idx is not None:
             qs, qe = Qp.indptr[c0], Qp.indptr[c1]
             Qb = sp.csr_matrix((Qp.data[qs:qe], Qp_idx[qs:qe] - c0, Qp.indptr[c0:c1 + 1] - qs),
                                shape=(c1 - c0, c1 - c0))
@@ -195,7 +195,7 @@ def _pool_context():
         from .batch.executors import _forkserver_context
 
         return _forkserver_context(["optkit.decompose"])
-    except Exception:  # noqa: BLE001 - e.g. the batch module reorganised: fall back
+    except Exception:
         return mp.get_context("forkserver")
 
 
@@ -220,7 +220,7 @@ def solve_blocks(dec: Decomposition, solver: str | None, workers: int, options: 
         for b, fut in futures.items():
             try:
                 out[b] = fut.result()
-            except Exception as exc:  # noqa: BLE001 - a dead worker becomes this block's ERROR
+            except Exception as exc:
                 out[b] = {"termination": Termination.ERROR, "primal_status": PrimalStatus.NO_SOLUTION,
                           "x": None, "y": None, "objective": None, "iterations": None,
                           "nodes": None, "dual_bound": None, "solver": solver or "",
@@ -278,7 +278,8 @@ def stitch(dec: Decomposition, outs: list[dict]) -> Result:
     bounds = [o.get("dual_bound") for o in outs]
     if form.is_mip and all(bd is not None and np.isfinite(bd) for bd in bounds) and \
             hasattr(res, "dual_bound"):
-        res.dual_bound = float(form.sense * (sum(bounds) + form.c0))  # Σ of minimisation bounds
+        total = sum(float(bd) for bd in bounds if bd is not None)
+        res.dual_bound = float(form.sense * (total + form.c0))  # Σ of minimisation bounds
     res.extra["blocks"] = [
         {"block": b, "variables": blk.form.n, "rows": blk.form.m,
          "termination": str(o["termination"]), "objective": o["objective"],
@@ -289,7 +290,7 @@ def stitch(dec: Decomposition, outs: list[dict]) -> Result:
 
 def _measure(res: Result, form: LinearForm, opts: Any) -> None:
     """optkit's own measurement of the stitched point on the whole form (the solve pipeline's)."""
-    measure = importlib.import_module("optkit.solve").measure  # the module, not ok.solve
+    measure = importlib.import_module("optkit.solving").measure
     try:
         measure(res, form, opts)
     except TypeError:  # an older two-argument measure
@@ -319,7 +320,7 @@ def solve_decomposed(model, solver: str | None = None, workers: int | None = Non
     from .options import SolveOptions
 
     t0 = time.perf_counter()
-    model = importlib.import_module("optkit.solve").as_model(model)
+    model = importlib.import_module("optkit.solving").as_model(model)
     if getattr(model, "problem_class", "") not in ("lp", "qp", "milp", "miqp"):
         raise UnsupportedProblemError(
             f"decomposition solves LP, QP and MILP models (a LinearForm); this model is "

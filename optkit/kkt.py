@@ -5,8 +5,8 @@ Besides the absolute residuals below, every row and bound is judged against **it
 side of bound b counts vᵢ / max(‖aᵢ‖∞, |b|) (‖∇cᵢ(x)‖∞ for a nonlinear row), a bound
 lo <= xⱼ <= hi counts vⱼ / max(1, |b|). So ``1e-9·x >= 1e-9`` at x = 0 is violated by 1 (relative),
 whatever other numbers the problem holds. (A nonlinear row's coefficient size is
-max(‖∇cᵢ(x)‖∞, ‖∇cᵢ(x0)‖∞): its gradient may vanish at a degenerate solution.) Integrality is max |xⱼ − round(xⱼ)| over integer
-columns, measured on its own. ``stationarity_rel`` divides by max(1, ‖∇f(x)‖∞) and
+max(‖∇cᵢ(x)‖∞, ‖∇cᵢ(x0)‖∞): its gradient may vanish at a degenerate solution.) Integrality is
+max |xⱼ − round(xⱼ)| over integer columns, measured on its own. ``stationarity_rel`` divides by max(1, ‖∇f(x)‖∞) and
 ``complementarity_rel`` by max(1, |f(x)|).
 
 For  min f(x)  s.t.  cl <= c(x) <= cu,  lb <= x <= ub  with L = f + yᵀc (infinity norms):
@@ -87,7 +87,7 @@ def estimate_multipliers(g: np.ndarray, J: sp.spmatrix, c: np.ndarray, cl: np.nd
     lo = np.where(at_lo[active], -np.inf, 0.0)
     hi = np.where(at_up[active], np.inf, 0.0)
     JA = sp.csr_matrix(J)[active].T.tocsc()
-    sol = lsq_linear(JA if active.size < 2000 else JA, -g, bounds=(lo, hi),
+    sol = lsq_linear(JA, -g, bounds=(lo, hi),
                      lsmr_tol="auto" if sp.issparse(JA) else None)
     y[active] = sol.x
     return y
@@ -116,8 +116,10 @@ def kkt_residuals(x: np.ndarray, g: np.ndarray, c: np.ndarray, J: sp.spmatrix | 
         multipliers = "estimated"
     if y is None or c.size == 0:
         y = np.zeros(c.size)
-    if c.size and (J is not None or JT is not None):
-        lag = g + (JT if JT is not None else J.T) @ y
+    if c.size and JT is not None:
+        lag = g + JT @ y
+    elif c.size and J is not None:
+        lag = g + J.T @ y
     else:
         lag = g
     stat = float(np.abs(x - np.clip(x - lag, lb, ub)).max(initial=0.0))
@@ -189,7 +191,7 @@ def _start_row_scale(form) -> np.ndarray:
     if cached is None or cached.size != form.m:
         try:
             cached = row_abs_max(form.jac(form.x0))
-        except Exception:  # noqa: BLE001 - an oracle failing at x0: no start scale
+        except Exception:
             cached = np.zeros(form.m)
         form.__dict__["_row_scale_x0"] = cached
     return cached

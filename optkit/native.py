@@ -7,7 +7,8 @@ import io
 import os
 import sys
 import threading
-from typing import Iterator
+from collections.abc import Iterator
+from typing import Any
 
 
 @contextlib.contextmanager
@@ -30,7 +31,7 @@ def quiet_stdout():
 
 
 _QUIET_LOCK = threading.Lock()
-_QUIET = {"depth": 0, "saved_fd": None, "saved_stdout": None}
+_QUIET: dict[str, Any] = {"depth": 0, "saved_fd": None, "saved_stdout": None}
 
 
 @contextlib.contextmanager
@@ -77,14 +78,6 @@ def quiet_native() -> Iterator[None]:
                     os.dup2(saved, 1)
                     os.close(saved)
                 _QUIET["saved_fd"] = _QUIET["saved_stdout"] = None
-
-    """A highspy.Highs object with its output off, created without printing the banner."""
-    import highspy
-
-    with quiet_stdout():
-        h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    return h
 
 
 def new_highs():

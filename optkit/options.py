@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 from types import MappingProxyType
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from .errors import OptionError
 
@@ -104,13 +105,13 @@ class SolveOptions:
         """A backend-specific option, or ``default`` when not given."""
         return self.extra.get(name, default)
 
-    def with_(self, **changes: Any) -> "SolveOptions":
+    def with_(self, **changes: Any) -> SolveOptions:
         """A copy with some fields changed."""
         return replace(self, **changes)
 
     @classmethod
     def build(cls, backend_name: str, allowed_extra: Mapping[str, Any], kwargs: Mapping[str, Any]
-              ) -> "SolveOptions":
+              ) -> SolveOptions:
         """Split ``kwargs`` into common and backend options, rejecting unknown names.
 
         ``allowed_extra`` maps each backend option to its default; defaults fill what is missing.

@@ -22,16 +22,16 @@ name and parameters, so a batch worker can rebuild any instance from ``(spec, pa
 """
 from __future__ import annotations
 
-import builtins
 import csv
 import hashlib
 import json
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from .errors import InvalidProblemError, UnknownSolverError
 
@@ -93,7 +93,7 @@ class SimpleLibrary:
         self.factory = factory
 
     def instances(self, **params) -> list[Instance]:
-        out = builtins.list(self.factory(**params))
+        out = list(self.factory(**params))
         _check_instances(self.name, out)
         return out
 
@@ -119,8 +119,12 @@ class FolderLibrary:
         man = self.path / "manifest.csv"
         if not man.is_file():
             return {}
-        with open(man, newline="") as fh:
-            return {row["file"]: row for row in csv.DictReader(fh) if row.get("file")}
+        try:
+            with open(man, newline="", encoding="utf-8") as fh:
+                return {row["file"]: row for row in csv.DictReader(fh) if row.get("file")}
+        except UnicodeDecodeError as exc:
+            raise InvalidProblemError(f"{man}: not UTF-8 text ({exc.reason} at byte "
+                                      f"{exc.start})") from exc
 
     def instances(self, pattern: str | None = None, names: list[str] | None = None
                   ) -> list[Instance]:
@@ -195,7 +199,7 @@ class InstanceSet(list):
         """Library protocol: the held instances (parameters must match those loaded with)."""
         if params and params != self.params:
             return load(self.spec, **params)
-        return builtins.list(self)
+        return list(self)
 
 
 # ---------------------------------------------------------------- discovery
@@ -219,8 +223,10 @@ def list_libraries() -> list[dict]:
     return rows
 
 
-def list() -> list[str]:  # noqa: A001 - the documented name is ok.problems.list()
-    """Names of the registered libraries (plus the ``folder:PATH`` loader)."""
+def library_names() -> list[str]:
+    """Names of the registered libraries (plus the ``folder:PATH`` loader); also reachable as
+    ``ok.problems.list()``, the documented name (a module ``__getattr__`` in :mod:`optkit.problems`,
+    so that no module defines a function that shadows the builtin ``list``)."""
     return [r["name"] for r in list_libraries()]
 
 
@@ -327,5 +333,5 @@ def _jsonable(o: Any) -> Any:
     return json.loads(json.dumps(o, default=str))
 
 
-__all__ = ["Instance", "Library", "SimpleLibrary", "FolderLibrary", "InstanceSet", "list",
+__all__ = ["Instance", "Library", "SimpleLibrary", "FolderLibrary", "InstanceSet", "library_names",
            "list_libraries", "load", "library", "instance_key", "UnknownLibraryError", "EXPECTED"]

@@ -157,17 +157,19 @@ def best_for(kind: str, exclude: tuple[str, ...] = (), require: frozenset[str] |
 
 
 def table() -> list[dict]:
-    """One row per backend: name, accepts, available, version, reason."""
+    """One row per backend: name, accepts, available, version, note (why it is unavailable) and
+    extra (the pip extra that brings it; None for the base install)."""
     rows = []
     for n in names():
         try:
             b = get(n)
         except Exception as exc:  # a broken plug-in is listed, not fatal
             rows.append({"name": n, "accepts": "", "available": False, "version": "",
-                         "note": f"failed to load: {exc}"})
+                         "note": f"failed to load: {exc}", "extra": None})
             continue
         ok = b.is_available()
         rows.append({"name": n, "accepts": ",".join(sorted(b.accepts)), "available": ok,
                      "version": b.version() if ok else "",
-                     "note": "" if ok else b.unavailable_reason()})
+                     "note": "" if ok else b.unavailable_reason(),
+                     "extra": getattr(b, "extra", None)})
     return rows

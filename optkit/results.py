@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -71,7 +72,7 @@ class Result:
         return bool(claim and self.verified is True
                     and self.primal_status in (PrimalStatus.FEASIBLE, PrimalStatus.NEARLY_FEASIBLE))
 
-    def raise_if_not_solved(self) -> "Result":
+    def raise_if_not_solved(self) -> Result:
         """Raise :class:`NotSolvedError` unless ``is_solved()``; returns self for chaining."""
         if not self.is_solved():
             verdict = "" if self.verified is None else f", verified={self.verified}"

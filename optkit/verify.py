@@ -42,7 +42,7 @@ class Tolerances:
     mip_gap: float = DEFAULT_MIP_GAP
 
     @classmethod
-    def from_options(cls, options: Any, default_tol: float | None = None) -> "Tolerances":
+    def from_options(cls, options: Any, default_tol: float | None = None) -> Tolerances:
         """Tolerances for a solve with these :class:`~optkit.options.SolveOptions`; a method whose
         own default tolerance is looser (``Backend.default_tol``) is judged at that level when no
         ``tol`` was given."""

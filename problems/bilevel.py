@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from optkit.extras import require
 from optkit.problems_api import Instance, SimpleLibrary
 
 
@@ -95,7 +96,8 @@ def svm_hyper(n_train: int = 40, n_val: int = 40, n_features: int = 10, seed: in
     c ∈ [−3, 3]. Data: scikit-learn's bundled breast-cancer set (first ``n_features`` standardised
     features, a seeded draw of training and validation samples). No closed-form optimum."""
     import cvxpy as cp
-    from sklearn.datasets import load_breast_cancer
+    load_breast_cancer = require("sklearn.datasets", "data",
+                                 "the bilevel library's breast-cancer instance").load_breast_cancer
 
     ok = _ok()
     data = load_breast_cancer()

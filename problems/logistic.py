@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from optkit.extras import require
 from optkit.problems_api import Instance, SimpleLibrary
 
 DATASETS = ("breast_cancer", "wine", "digits", "iris")
@@ -28,7 +29,7 @@ GENERATED = {"sonar_like": (208, 60), "ionosphere_like": (351, 34), "splice_like
 
 def load_data(name: str) -> tuple[np.ndarray, np.ndarray]:
     """Features (standardised) and ±1 labels of a bundled scikit-learn data set."""
-    from sklearn import datasets
+    datasets = require("sklearn.datasets", "data", "the logistic problem library")
 
     if name in GENERATED:
         N, d = GENERATED[name]

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -444,8 +445,11 @@ def problem(name: str, n: int | None = None, m: int | None = None, **kw):
         if mm < 2:
             raise ValueError(f"{name} needs m >= 2 objectives, got m={m!r}")
         F, J, lb, ub = _dtlz(name, mm, k if n is None else n - mm + 1)
-        lattice = {2: 400, 3: 60, 4: 14, 5: 8, 6: 6}.get(mm, 4)
-        front = dtlz_front(name, mm, lattice if name != "DTLZ7" else min(lattice, 10))
+        if name == "DTLZ7":  # a grid of (4k)^(m-1) points: k = 60 for m <= 3, ~2e5 points above
+            lattice = 60 if mm <= 3 else max(1, int((2e5) ** (1 / (mm - 1)) / 4))
+        else:                # a simplex lattice: about 500 points for m >= 4
+            lattice = {2: 400, 3: 60, 4: 14, 5: 8, 6: 6}.get(mm, 4)
+        front = dtlz_front(name, mm, lattice)
     elif name.startswith("CTP"):
         F, J, cons, cons_jac, lb, ub, front = _ctp(name, n or 4)
     else:

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-APT_PKGS="coinor-libipopt-dev liblapack-dev libblas-dev gfortran pkg-config glpk-utils coinor-cbc"
+APT_PKGS="coinor-libipopt-dev liblapack-dev libblas-dev gfortran pkg-config glpk-utils coinor-cbc chromium"  # chromium: headless checks of reports and the docs site
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   missing=""
@@ -24,9 +24,10 @@ stamp=.venv/.optkit-installed
 want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
-  extras="dask,plot,moo,data,test,mip,all"
-  if ! pkg-config --exists ipopt 2>/dev/null; then
-    extras="dask,plot,moo,data,test,mip"   # cyipopt needs IPOPT's library to build
+  # every extra (docs/install.md), so that the tests run everything; dev: build, ruff, mypy
+  extras="fast,hs,pyomo,dask,plot,moo,data,test,mip,dev,docs"
+  if pkg-config --exists ipopt 2>/dev/null; then
+    extras="$extras,ipopt"   # cyipopt needs IPOPT's library to build
   fi
   .venv/bin/python -m pip install -q -e ".[${extras}]"
   echo "$want" > "$stamp"

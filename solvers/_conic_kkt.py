@@ -87,7 +87,7 @@ class ConicData:
         return int(self.b.size)
 
     @classmethod
-    def from_cvxpy(cls, data: dict, solver: Any) -> "ConicData | None":
+    def from_cvxpy(cls, data: dict, solver: Any) -> ConicData | None:
         """From ``problem.get_problem_data(...)[0]`` of a conic solver (keys c, A, b, dims, P;
         or A, b for the zero cone and G, h for the others, as SciPy's and ECOS's interfaces) or a
         QP solver (P, q, A, b, F, G: A x = b is the zero cone, F x <= G the orthant); None for

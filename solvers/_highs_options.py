@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from optkit.options import SolveOptions
 from optkit.status import Termination

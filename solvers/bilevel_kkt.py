@@ -252,6 +252,7 @@ class KKTBackend(BilevelBackend):
     name = "kkt"
     priority = {"bilevel": 100}
     requires = ("cvxpy",)
+    extra = None  # base install (docs/install.md)
     description = ("bilevel: KKT reformulation (big-M or SOS1), LP/QP/MILP/MIQP by the registry's "
                    "best backend (SCIP natively for SOS1)")
     options = {
@@ -412,8 +413,9 @@ def _scip_solve(ref: Reformulation, sos: list, options: SolveOptions) -> dict:
     try:
         import pyscipopt as scip
     except ImportError as exc:
-        raise UnsupportedProblemError("kkt: this reformulation needs SCIP (pip install pyscipopt) "
-                                      "for a mixed-integer QP or SOS1 constraints") from exc
+        raise UnsupportedProblemError("kkt: this reformulation needs SCIP, the 'mip' extra: "
+                                      "pip install 'optkit[mip]' (a mixed-integer QP or SOS1 "
+                                      "constraints)") from exc
     m = scip.Model()
     m.hideOutput(not options.verbose)
     if options.time_limit is not None:

@@ -37,15 +37,16 @@ UNBOUNDED only once the primal is shown feasible: a dual-infeasibility certifica
 Pd = 0, cᵀd < 0, A_c d ∈ −K) proves unboundedness of a *feasible* problem only, so the backend
 re-solves the feasibility problem (P = 0, q = 0, same rows): Solved keeps UNBOUNDED, a primal
 infeasibility certificate gives "DualInfeasible+PrimalInfeasible" → INFEASIBLE, anything else
-"DualInfeasible+FeasibilityUnknown" → INFEASIBLE_OR_UNBOUNDED; MaxIterations → ITERATION_LIMIT; MaxTime → TIME_LIMIT; NumericalError,
-InsufficientProgress → NUMERICAL_ERROR; CallbackTerminated → INTERRUPTED; Unsolved → ERROR.
+"DualInfeasible+FeasibilityUnknown" → INFEASIBLE_OR_UNBOUNDED; MaxIterations → ITERATION_LIMIT;
+MaxTime → TIME_LIMIT; NumericalError, InsufficientProgress → NUMERICAL_ERROR; CallbackTerminated →
+INTERRUPTED; Unsolved → ERROR.
 
 Common options: tol → tol_gap_abs, tol_gap_rel, tol_feas (default 1e-10, see ``DEFAULT_TOL``;
-the bound multipliers z are returned, so optkit verifies an interior point by its own certificate); max_iter → max_iter; time_limit →
-time_limit; verbose → verbose. ``solver_options`` sets any field of Clarabel's DefaultSettings by
-name (unknown names are refused by the core with the valid ones). Integer columns are refused
-(Clarabel has no branch-and-bound); Q must be positive semidefinite — the core refuses a
-nonconvex Q before the solve (:mod:`optkit.ir.convexity`), so it is not re-checked here.
+the bound multipliers z are returned, so optkit verifies an interior point by its own certificate);
+max_iter → max_iter; time_limit → time_limit; verbose → verbose. ``solver_options`` sets any field of
+Clarabel's DefaultSettings by name (unknown names are refused by the core with the valid ones).
+Integer columns are refused (Clarabel has no branch-and-bound); Q must be positive semidefinite —
+the core refuses a nonconvex Q before the solve (:mod:`optkit.ir.convexity`), so it is not re-checked here.
 """
 from __future__ import annotations
 
@@ -98,6 +99,7 @@ class ClarabelBackend(Backend):
     name = "clarabel"
     accepts = frozenset({"lp", "qp"})
     requires = ("clarabel",)
+    extra = None  # base install (docs/install.md)
     priority = {"qp": 80, "lp": 20}
     capabilities = frozenset({"duals", "inner-solver", "interior-point"})
     STATUS_MAP = STATUS_MAP
@@ -193,7 +195,7 @@ class ClarabelBackend(Backend):
 
 
     @staticmethod
-    def _primal_feasibility(clarabel, data: "Stacked", n: int, cones: list, settings, key: str
+    def _primal_feasibility(clarabel, data: Stacked, n: int, cones: list, settings, key: str
                             ) -> str:
         """``key`` when the rows admit a point, else the composite status (see module docstring)."""
         try:

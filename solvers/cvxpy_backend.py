@@ -323,7 +323,7 @@ def run_cvxpy(problem, options: SolveOptions, is_mip: bool = False) -> CvxpyRun:
         if isinstance(exc, cp.error.SolverError) and solver is None:
             raise UnsupportedProblemError(
                 f"backend 'cvxpy': no installed cvxpy solver takes this problem ({exc}); installed: "
-                f"{', '.join(cp.installed_solvers())} (a MIQP needs e.g. SCIP: pip install pyscipopt)"
+                f"{', '.join(cp.installed_solvers())} (a MIQP needs e.g. SCIP: pip install 'optkit[mip]')"
             ) from None
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if isinstance(exc, cp.error.DCPError):
@@ -427,6 +427,7 @@ class CvxpyBackend(Backend):
     priority = {"lp": 40, "milp": 20, "qp": 40, "miqp": 100, "conic": 100}
     capabilities = frozenset({"duals", "integer", "inner-solver"})
     requires = ("cvxpy",)
+    extra = None  # base install (docs/install.md)
     STATUS_MAP = STATUS_MAP
     options = {"cvxpy_solver": Option(
         None, _installed_solver,

@@ -227,6 +227,94 @@ def optimistic_polish(model, v: np.ndarray, gap_tol: float = 1e-8) -> np.ndarray
     return d.project_box(out)
 
 
+def active_set_polish(model, v: np.ndarray, rounds: int = 60, tol: float = 1e-7,
+                      time_limit: float | None = None) -> tuple[np.ndarray, dict] | None:
+    """Local search over the lower level's active set (beyond the paper; LP/convex-QP lower levels).
+
+    With the lower level written as in the ``kkt`` backend (inequalities L v + l ≤ 0 including the
+    finite bounds of y, slacks s = −(L v + l), multipliers λ ≥ 0, equalities with free μ), fix a
+    complementarity pattern 𝒜: sᵢ = 0 for i ∈ 𝒜 and λᵢ = 0 for i ∉ 𝒜. The bilevel problem
+    restricted to 𝒜,
+
+        min F(v)  s.t.  upper constraints, stationarity P_yy y + P_yx x + q_y + L_yᵀλ + A_h,yᵀμ = 0,
+                        L v + l ≤ 0, A_h v + b_h = 0, λ ≥ 0, s_𝒜 = 0, λ_{∉𝒜} = 0,
+
+    is an LP (QP for a quadratic F): every feasible point satisfies the lower level's KKT
+    conditions, so it is bilevel-feasible. Starting from 𝒜 = {i : sᵢ(v) ≤ tol}, which the current
+    lower solution satisfies (its multipliers vanish where sᵢ > 0), the rounds alternate the two
+    patterns a solution (v, λ) admits, {i : λᵢ > tol} and {i : sᵢ ≤ tol} (they differ on the
+    degenerate rows, λᵢ = sᵢ = 0), so each round's LP contains the previous answer and F never
+    increases; it stops when neither pattern improves F (relative 1e-9). This is the same
+    local search as pivoting between neighbouring faces of the ``kkt`` MILP. The LPs go to the
+    backend the registry ranks first for them. Returns (v, info) or None when the model is not
+    in the class (or the first LP fails)."""
+    import optkit as ok
+    from optkit import registry
+    from optkit.errors import OptkitError
+
+    from .bilevel_kkt import kkt_data, reformulate
+
+    t0 = time.perf_counter()
+    try:
+        d, P, L, l = kkt_data(model)
+    except UnsupportedProblemError:
+        return None
+    k = L.shape[0]
+    if k == 0:
+        return None
+    ref = reformulate(d, P, L, l, comp="sos1")  # z = (v, λ, μ, s), L v + s = −l, s ≥ 0
+    iL, iS = ref.iL, ref.iS
+    backend = None
+
+    def solve(active: np.ndarray):
+        nonlocal backend
+        ub = ref.ub.copy()
+        ub[iS:iS + k] = np.where(active, 0.0, np.inf)
+        ub[iL:iL + k] = np.where(active, np.inf, 0.0)
+        lp = ok.LinearProblem(c=ref.c, A=ref.A, rl=ref.rl, ru=ref.ru, lb=ref.lb, ub=ub, Q=ref.Q,
+                              c0=ref.c0, name="active-set-polish")
+        if backend is None:
+            backend = registry.choose(lp)
+        try:
+            r = ok.solve(lp, backend.name, tol=1e-9)
+        except OptkitError:
+            return None
+        if r.x is None or not r.is_solved():
+            return None
+        return np.asarray(r.x, float)
+
+    s = -(L @ v + l)
+    active = s <= tol * (1.0 + np.abs(l))
+    F = float(d.F.value(v))
+    F_start, n_lp, stalls, rule = F, 0, 0, 0
+    v_best = v
+    for _ in range(rounds):
+        if time_limit is not None and time.perf_counter() - t0 > time_limit:
+            break
+        z = solve(active)
+        n_lp += 1
+        if z is None:
+            break
+        vn, lam = z[:ref.N], z[iL:iL + k]
+        Fn = float(d.F.value(vn))
+        if Fn <= F:
+            v_best = vn
+        improved = Fn < F - 1e-9 * (1.0 + abs(F))
+        F = min(F, Fn)
+        stalls = 0 if improved else stalls + 1
+        if stalls >= 2:
+            break
+        sn = z[iS:iS + k]
+        active = lam > tol if rule == 0 else sn <= tol * (1.0 + np.abs(l))
+        rule = 1 - rule
+    if v_best is v:
+        return None
+    info = {"lps": n_lp, "start_objective": model.upper.sense * F_start,
+            "objective": model.upper.sense * F, "inner_solver": getattr(backend, "name", None),
+            "time": time.perf_counter() - t0}
+    return d.project_box(v_best), info
+
+
 def _check_hyper(hp: dict) -> None:
     """Raise OptionError naming the first hyperparameter out of its domain."""
     for k in ("alpha", "beta", "eta", "gamma1", "gamma2", "c"):
@@ -294,6 +382,9 @@ class LVHBABackend(BilevelBackend):
         t_start = time.perf_counter()
         hp = {k: options.get(k, v) for k, v in self.options.items()}
         _check_hyper(hp)
+        if hp["polish"] not in (False, True, "optimistic", "active-set"):
+            raise OptionError(f"lv-hba: option polish must be False, True/'optimistic' or "
+                              f"'active-set', got {hp['polish']!r}")
         if hp["projection"] not in ("auto", "cvxpy"):
             raise OptionError(f"lv-hba: option projection must be 'auto' or 'cvxpy', got "
                               f"{hp['projection']!r}")
@@ -349,6 +440,17 @@ class LVHBABackend(BilevelBackend):
                 if vp is not None:
                     res.extra["unpolished_objective"] = model.upper.sense * d.F.value(v_end)
                     v_end = vp
+                if hp["polish"] == "active-set":
+                    left = None
+                    if time_limit is not None:
+                        left = max(0.0, time_limit - (time.perf_counter() - t0))
+                    out_as = active_set_polish(model, v_end, time_limit=left)
+                    res.extra["active_set_polish"] = out_as[1] if out_as else None
+                    if out_as is not None:
+                        res.extra.setdefault("unpolished_objective",
+                                             model.upper.sense * d.F.value(v_end))
+                        v_end = out_as[0]
+                        res.extra["polished"] = True
                 res.timings["polish"] = time.perf_counter() - t1
             finish(model, v_end, res, measure_gap=bool(hp["measure_gap"]) or K > 1, options=options)
             res.timings.update({"solve": t_solve, "total": time.perf_counter() - t0})

@@ -89,6 +89,7 @@ class NSGA2Backend(Backend):
     name = "nsga2"
     accepts = frozenset({"multiobjective"})
     requires = ("pymoo", "moocore")
+    extra = "moo"  # pip extra that brings `requires` (docs/install.md)
     options = {"pop_size": 100, "max_evals": None, "max_points": None}
     description = "NSGA-II (pymoo): population-based baseline, counted like the other methods"
 

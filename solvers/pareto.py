@@ -35,8 +35,10 @@ from optkit.errors import UnsupportedProblemError
 from optkit.multiobjective.indicators import crowding_distance, nondominated_mask
 from optkit.multiobjective.scalarize import (Run, Scalarization, simplex_points, single_thread,
                                              iter_spread_order, spread_order)
+from optkit.multiobjective.scalarize import INFEASIBLE
 from optkit.options import Option, SolveOptions
 from optkit.raw import iteration_record
+from optkit.status import Termination
 
 
 def _finite(low: float = 0.0, strict: bool = False, none_ok: bool = False):
@@ -58,6 +60,7 @@ COMMON = {"points": 25, "inner": None, "inner_max_iter": None, "max_evals": None
 class _ParetoBackend(Backend):
     accepts = frozenset({"multiobjective"})
     requires = ("moocore",)
+    extra = "moo"  # pip extra that brings `requires` (docs/install.md)
     options = dict(COMMON)
 
     def version(self) -> str:
@@ -68,7 +71,7 @@ class _ParetoBackend(Backend):
     def solve_model(self, model, options: SolveOptions):
         """Run the method with BLAS limited to one thread: the subproblems are small and dense,
         and threaded BLAS on a busy machine made each SLSQP iteration ~10× slower."""
-        return single_thread(self._solve, model, options)
+        return empty_feasible_set(single_thread(self._solve, model, options))
 
     def _points(self, run: Run, options: SolveOptions) -> int:
         p = options.get("points")
@@ -77,6 +80,30 @@ class _ParetoBackend(Backend):
 
             raise OptionError(f"points must be a positive integer, got {p!r}")
         return int(p)
+
+
+def empty_feasible_set(res):
+    """INFEASIBLE, not a failed sweep, when no point was archived and the anchor subproblems
+    (min G_i + ρ Σ_{j≠i} G_j over the model's own constraints, no scalarisation row) say the
+    feasible set is empty: INFEASIBLE when every anchor reports INFEASIBLE (a proof: they share
+    the model's feasible set), LOCALLY_INFEASIBLE when at least one reports (locally)
+    infeasible and none found a feasible point (a local solver's claim)."""
+    log = getattr(res, "subproblems", None) or []
+    archive = getattr(res, "archive", None) or {}
+    anchors = [e for e in log if isinstance(e.get("params"), dict) and "anchor" in e["params"]]
+    infeasible = [e for e in anchors if e.get("status") in INFEASIBLE]
+    if len(res) or len(archive.get("X", ())) or not infeasible:
+        return res
+    first = infeasible[0]
+    proven = len(infeasible) == len(anchors) and all(e["status"] == "INFEASIBLE" for e in anchors)
+    res.termination = Termination.INFEASIBLE if proven else Termination.LOCALLY_INFEASIBLE
+    res.message = (f"the model's constraints {'are' if proven else 'appear'} infeasible: "
+                   f"{len(infeasible)} of "
+                   f"{len(anchors)} anchor subproblems (min G_i + ρ·Σ G_j subject to the "
+                   f"model's constraints only) report {first['status']}, e.g. {first['params']}"
+                   + (f": {first.get('message')}" if first.get("message") else "")
+                   + ("" if proven else "; no subproblem found a feasible point"))
+    return res
 
 
 def _sweep(run: Run, params: np.ndarray, make, order=None, expect_infeasible=False, retry=None,
@@ -518,7 +545,7 @@ def _descent(model, x, sc, iters, sigma, eps):
     x = np.clip(x, lb, ub)
     theta = -np.inf
     it = 0
-    for it in range(1, iters + 1):
+    for it in range(1, iters + 1):  # noqa: B007 - the count is read after the loop
         G = model.values(x)[0] / sc
         J = model.jacobians(x)[0] / sc[:, None]
         d, theta = _direction(J, x, lb, ub)

@@ -41,6 +41,7 @@ def _check(model, name: str, allow_integer: bool) -> None:
 class _ExactBase(Backend):
     accepts = frozenset({"multiobjective"})
     requires = ("highspy", "moocore")
+    extra = "moo"  # pip extra that brings `requires` (docs/install.md)
     options = {"inner": None, "max_points": None, "tol": None}
 
     def version(self) -> str:

@@ -20,9 +20,9 @@ disconnected front is told apart from a stretch that merely lacks points (method
    A nondominated answer off every front point (farther than ``hole_tol``) and near the edge
    splits it; otherwise the reference moves to a tenth of the edge from each endpoint, started
    at that endpoint (a local solve started in the middle of a gap may stop on the dominated
-   boundary, one started at an endpoint slides along its own component). When no start splits it (the ray met the dominated boundary between two
-   components, or returned an endpoint) the edge is a **hole**: a gap of the front, never tried
-   again.
+   boundary, one started at an endpoint slides along its own component). When no start splits it
+   (the ray met the dominated boundary between two components, or returned an endpoint) the edge
+   is a **hole**: a gap of the front, never tried again.
    Refinement ends at ``points`` front points, when every edge is a hole or shorter than
    ``min_spacing``, or at the budget.
 

@@ -263,6 +263,7 @@ class PyomoBackend(Backend):
     priority = {"lp": 30, "milp": 30, "qp": 10}
     capabilities = frozenset({"duals", "integer"})
     requires = ("pyomo", "highspy")  # the default plug-in, highs, runs HiGHS via highspy
+    extra = "pyomo"  # pip extra that brings `requires` (docs/install.md)
     options = {"pyomo_solver": Option("highs", tuple(SOLVERS),
                                       "Pyomo solver plug-in: " + ", ".join(SOLVERS))}
     description = "Pyomo with HiGHS, GLPK or CBC: LP, MILP (QP with HiGHS)"
@@ -300,7 +301,7 @@ class PyomoBackend(Backend):
         if why:
             raise SolverUnavailableError(f"backend 'pyomo': {why}")
         if name in HIGHS_PLUGINS and options.solver_options:
-            from optkit.solve import check_solver_options
+            from optkit.solving import check_solver_options
 
             check_solver_options(_PluginOptions(self, name), options)
         with_duals = not form.is_mip

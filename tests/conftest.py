@@ -1,7 +1,14 @@
-"""Shared test helpers.
+"""Shared fixtures and hooks of the test suite.
 
-``require_backend(name)``: skip when a backend is not available here — unless the environment
-variable OPTKIT_REQUIRE_BACKENDS=1 (set by CI), which turns the skip into a failure.
+The skip helpers live in :mod:`optkit.testing.skips` (importable the same way under ``pytest`` and
+``python -m pytest``; new tests import them from there): ``require_backend(name)`` and
+``require_module(module)`` skip when something optional is missing — unless the environment
+variable OPTKIT_REQUIRE_BACKENDS=1 (set by CI), which turns the skip into a failure. They are
+re-exported here for the modules that do ``from conftest import require_backend``.
+
+Markers (declared in pyproject.toml): ``@pytest.mark.backend("ipopt", ...)`` runs
+``require_backend`` for each name before the test; ``@pytest.mark.slow`` marks tests of about a
+second or more, left out by the fast local subset ``pytest -m "not slow"`` (CI runs everything).
 """
 from __future__ import annotations
 
@@ -10,36 +17,20 @@ from pathlib import Path
 
 import pytest
 
+from optkit.testing.skips import require_backend, require_module
+
+__all__ = ["MPS_DIR", "SHARED", "require_backend", "require_module"]
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 MPS_DIR = Path(os.environ.get("OPTKIT_MPS_DIR", SHARED / "data" / "mps"))
 
 
-def require_backend(name: str):
-    """Return the backend, or skip/fail (CI) when it is not available."""
-    from optkit import registry
-
-    try:
-        backend = registry.get(name)
-        ok = backend.is_available()
-        why = "" if ok else backend.unavailable_reason()
-    except Exception as exc:  # not registered or fails to load
-        ok, why, backend = False, str(exc), None
-    if not ok:
-        msg = f"backend {name!r} unavailable: {why}"
-        if os.environ.get("OPTKIT_REQUIRE_BACKENDS") == "1":
-            pytest.fail(msg + " (OPTKIT_REQUIRE_BACKENDS=1)")
-        pytest.skip(msg)
-    return backend
-
-
-def require_module(module: str):
-    """Import an optional module, or skip/fail (CI) when it is missing."""
-    try:
-        return __import__(module)
-    except ImportError as exc:
-        if os.environ.get("OPTKIT_REQUIRE_BACKENDS") == "1":
-            pytest.fail(f"module {module!r} missing: {exc} (OPTKIT_REQUIRE_BACKENDS=1)")
-        pytest.skip(f"module {module!r} missing")
+def pytest_runtest_setup(item):
+    """``@pytest.mark.backend(name, ...)``: each named backend must be available (skip, or fail
+    under OPTKIT_REQUIRE_BACKENDS=1)."""
+    for mark in item.iter_markers(name="backend"):
+        for name in mark.args:
+            require_backend(name)
 
 
 @pytest.fixture

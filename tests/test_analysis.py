@@ -1,9 +1,10 @@
 """Structure analysis: blocks, structural rank, degrees of freedom."""
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 import optkit as ok
-from optkit.analysis import analyse
+from optkit.analysis import analyse, match, singular_equality_message
 
 
 def test_separable_linear_problem_splits_into_blocks():
@@ -33,10 +34,6 @@ def test_objective_coupling_joins_blocks():
 
 
 # ---------------------------------------------------------------------------- csgraph rewrite
-import pytest
-
-from optkit.analysis import match, singular_equality_message
-
 
 def _components_by_union_find(P: np.ndarray, H: np.ndarray) -> list[tuple[list[int], list[int]]]:
     """Independent check: union–find over variables (0..n−1) and rows (n..n+m−1)."""

@@ -337,7 +337,7 @@ def _portfolio():
 
 
 def test_conic_kkt_measured_on_a_portfolio_socp():
-    prob, w = _portfolio()
+    prob, _w = _portfolio()
     res = ok.solve(ok.Problem(prob.objective, prob.constraints), "cvxpy", cvxpy_solver="CLARABEL")
     assert res.termination == Termination.OPTIMAL and res.verified is True
     assert res.kkt["measured_on"] == "cvxpy conic data (CLARABEL)"
@@ -353,9 +353,9 @@ def test_conic_kkt_contradicts_a_wrong_point():
     from optkit.solvers._conic_kkt import ConicData, conic_kkt, verdict
     from optkit.verify import Tolerances
 
-    prob, w = _portfolio()
+    prob, _w = _portfolio()
     opts: dict = {}
-    data, chain, inverse = prob.get_problem_data("CLARABEL", solver_opts=opts)
+    data, chain, _inverse = prob.get_problem_data("CLARABEL", solver_opts=opts)
     raw = chain.solve_via_data(prob, data, False, False, opts)
     conic = ConicData.from_cvxpy(data, chain.solver)
     x, s, y = (np.asarray(v, float) for v in (raw.x, raw.s, raw.z))
@@ -399,7 +399,7 @@ def test_cone_distances_by_hand():
     # zero row 0.5; orthant row −2; SOC (t, u) = (0, 3, 4): ‖u‖ = 5 > |t| → (5 − 0)/√2;
     # exp triple (1, 1, 1): y·e^{x/y} = e > 1 → residual x − y·log(z/y) = 1
     v = np.array([0.5, -2.0, 0.0, 3.0, 4.0, 1.0, 1.0, 1.0])
-    absolute, rel, where, nm = cone_violation(data, v, False, np.ones(8))
+    absolute, _rel, where, nm = cone_violation(data, v, False, np.ones(8))
     assert absolute == pytest.approx(5 / np.sqrt(2)) and "second-order" in where and not nm
     inside = np.array([0.0, 2.0, 5.0, 3.0, 4.0, 0.0, 1.0, 1.0])
     assert cone_violation(data, inside, False, np.ones(8))[0] == 0.0

@@ -33,7 +33,9 @@ def rosenbrock_circle_reference() -> tuple[float, np.ndarray]:
 
 
 def rosenbrock_circle(derivatives: bool = True) -> ok.NLP:
-    f = lambda x: (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
+    def f(x):
+        return (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
+
     kw = {}
     if derivatives:
         kw = dict(grad=lambda x: np.array([-2 * (1 - x[0]) - 400 * x[0] * (x[1] - x[0] ** 2),
@@ -146,8 +148,12 @@ def test_unconstrained(ipopt):
 
 def test_sparsity_that_changes_during_the_solve_triggers_a_restart(ipopt):
     """∂c/∂x2 is exactly 0 for x2 <= 0.5 (at x0 and the probe) and nonzero at the solution."""
-    s = lambda t: (t - 0.5) ** 3 if t > 0.5 else 0.0
-    ds = lambda t: 3 * (t - 0.5) ** 2 if t > 0.5 else 0.0
+    def s(t):
+        return (t - 0.5) ** 3 if t > 0.5 else 0.0
+
+    def ds(t):
+        return 3 * (t - 0.5) ** 2 if t > 0.5 else 0.0
+
     nlp = ok.NLP(x0=[0.0, 0.0], f=lambda x: (x[0] - 2) ** 2 + (x[1] - 2) ** 2,
                  grad=lambda x: 2 * (x - 2), cons=lambda x: np.array([x[0] + s(x[1])]),
                  jac=lambda x: np.array([[1.0, ds(x[1])]]), cl=[1.0], cu=[1.0])

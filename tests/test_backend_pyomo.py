@@ -9,10 +9,10 @@ import pytest
 from conftest import MPS_DIR, require_backend
 
 pytest.importorskip("pyomo")
-import optkit as ok  # noqa: E402
-from optkit.errors import OptionError, SolverUnavailableError, UnsupportedProblemError  # noqa: E402
-from optkit.options import SolveOptions  # noqa: E402
-from optkit.status import PrimalStatus, Termination  # noqa: E402
+import optkit as ok
+from optkit.errors import OptionError, SolverUnavailableError, UnsupportedProblemError
+from optkit.options import SolveOptions
+from optkit.status import PrimalStatus, Termination
 
 
 def _plugins():
@@ -40,9 +40,7 @@ def _need(exe: str) -> None:
         pytest.skip(f"executable {exe!r} missing")
 
 
-@pytest.fixture(autouse=True)
-def _backend():
-    require_backend("pyomo")
+pytestmark = pytest.mark.backend("pyomo")  # every test here needs the pyomo backend
 
 
 def _rows_problem():

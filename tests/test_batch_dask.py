@@ -11,6 +11,7 @@ NAMES = ["afiro", "blending", "flugpl", "garbage", "nan0", "qcqp", "woodinfe", "
          "qptestnw"]
 
 
+@pytest.mark.slow
 def test_dask_matches_local(tmp_path, mps_dir):
     require_module("distributed")
     lib = ok.problems.load(f"folder:{mps_dir}", names=NAMES)

@@ -4,6 +4,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # a whole demo / docs page: seconds
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -28,7 +28,7 @@ def test_shifted_geometric_mean_formula():
 def test_performance_profile_hand_example():
     # 3 problems × 2 solvers; solver 1 fails on problem 2
     T = np.array([[1.0, 2.0], [4.0, 2.0], [3.0, np.inf]])
-    taus, rho = performance_profile(T, taus=np.array([1.0, 1.5, 2.0, 100.0]))
+    _taus, rho = performance_profile(T, taus=np.array([1.0, 1.5, 2.0, 100.0]))
     # ratios: s0 = [1, 2, 1], s1 = [2, 1, inf]
     np.testing.assert_allclose(rho[:, 0], [2 / 3, 2 / 3, 1.0, 1.0])
     np.testing.assert_allclose(rho[:, 1], [1 / 3, 1 / 3, 2 / 3, 2 / 3])
@@ -41,7 +41,7 @@ def test_data_profile_hand_example():
               ("A", "s1"): (np.array([0, 1]), np.array([10, 3.0])),
               ("B", "s0"): (np.array([0, 1]), np.array([4, 2.0])),
               ("B", "s1"): (np.array([0, 2]), np.array([4, 2.0]))}
-    alphas, d, solvers = data_profile(traces, {"A": 10, "B": 4}, tau=0.1, known={"A": 0.0},
+    _alphas, d, solvers = data_profile(traces, {"A": 10, "B": 4}, tau=0.1, known={"A": 0.0},
                                       alphas=np.array([0, 1, 2, 3]))
     assert solvers == ["s0", "s1"]
     np.testing.assert_allclose(d[:, 0], [0, 0.5, 0.5, 1.0])
@@ -114,6 +114,7 @@ def test_report_of_a_real_store(tmp_path, mps_dir):
         ok.batch.report(tmp_path / "missing.sqlite", tmp_path / "x")
 
 
+@pytest.mark.slow
 def test_multiobjective_rows_and_front_plot(tmp_path):
     """Pareto-front results become FRONT rows with IGD / hypervolume against the reference front."""
     import os

@@ -15,7 +15,7 @@ import optkit as ok
 from optkit.errors import DataError, InvalidProblemError, UnsupportedProblemError
 from optkit.raw import HISTORY_FIELDS
 from optkit.status import PrimalStatus, Termination
-from tests.conftest import require_backend, require_module
+from optkit.testing.skips import require_backend, require_module
 
 warnings.filterwarnings("ignore", category=UserWarning)
 warnings.filterwarnings("ignore", category=FutureWarning)
@@ -114,7 +114,7 @@ def test_lower_gap_matches_closed_form_on_llc():
     B = _lib()
     n = 5
     bl = B.llc(n)
-    d = bl.data()
+    bl.data()
     rng = np.random.default_rng(3)
     x, y1 = rng.standard_normal(n), rng.standard_normal(n)
     y2 = rng.standard_normal(n)
@@ -234,6 +234,7 @@ def test_kkt_big_m_active_is_detected_and_enlarged():
 
 
 # ---------------------------------------------------------------------------- lv-hba
+@pytest.mark.slow
 def test_lv_hba_llc_n100_reaches_1e_2():
     """Acceptance: LLC toy n = 100 from 10·1, paper hyperparameters, 10⁵ iterations (~6 s)."""
     from optkit.solvers.lv_hba import PAPER_SETTINGS

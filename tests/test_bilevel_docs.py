@@ -9,7 +9,7 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "bilevel.md"
 
 
 def test_bilevel_doc_examples_run():
-    from tests.conftest import require_module
+    from optkit.testing.skips import require_module
 
     require_module("pyscipopt")  # the first example is a mixed-integer QP (SCIP)
     text = DOC.read_text()
@@ -19,4 +19,4 @@ def test_bilevel_doc_examples_run():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for block in blocks:
-            exec(compile(block, str(DOC), "exec"), ns)  # noqa: S102 - our own documentation
+            exec(compile(block, str(DOC), "exec"), ns)

@@ -16,6 +16,7 @@ def _blocks(path: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("doc", DOCS)
+@pytest.mark.slow
 def test_doc_examples_run(doc, monkeypatch):
     text = (ROOT / doc).read_text()
     for name in ("ipopt", "scipy", "cvxpy"):

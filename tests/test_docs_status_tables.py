@@ -32,7 +32,7 @@ def test_every_declared_status_is_in_the_rendered_tables():
     for name, table in declared.items():
         assert f"#### `{name}`" in text
         assert len(rendered[name]) == len(table)
-        for (label, term), (key, value) in zip(rendered[name], table.items()):
+        for (label, term), value in zip(rendered[name], table.values()):
             assert term == str(value)
             assert f"| `{status_tables._cell(label)}` | {value} |" in text
 

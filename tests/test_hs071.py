@@ -67,8 +67,8 @@ def hs071_callbacks(derivatives: bool) -> ok.NLP:
                   name="hs071", **kw)
 
 
+@pytest.mark.backend("ipopt")
 def test_hs071_cvxpy_ipopt():
-    require_backend("ipopt")
     prob, x, c1, c2 = hs071_cvxpy()
     res = ok.solve(prob, "ipopt", x0={x: X0}, tol=1e-8, time_limit=10)
     assert res.termination == Termination.LOCALLY_OPTIMAL
@@ -90,7 +90,7 @@ def test_hs071_cvxpy_ipopt():
 
 @pytest.mark.parametrize("method", ["SLSQP", "trust-constr"])
 def test_hs071_cvxpy_scipy(method):
-    prob, x, c1, c2 = hs071_cvxpy()
+    prob, x, c1, _c2 = hs071_cvxpy()
     res = ok.solve(prob, "scipy", method=method, x0={x: X0})
     assert res.termination == Termination.LOCALLY_OPTIMAL
     assert res.objective == pytest.approx(F_STAR, abs=1e-5)
@@ -101,7 +101,7 @@ def test_hs071_cvxpy_scipy(method):
 
 def test_hs071_duals_agree_between_backends():
     require_backend("ipopt")
-    prob, x, c1, c2 = hs071_cvxpy()
+    prob, x, _c1, _c2 = hs071_cvxpy()
     a = ok.solve(prob, "ipopt", x0={x: X0})
     b = ok.solve(prob, "scipy", method="SLSQP", x0={x: X0})
     c = ok.solve(prob, "scipy", method="trust-constr", x0={x: X0})
@@ -138,8 +138,8 @@ def test_hs071_callbacks_finite_differences(solver, kw, tol):
     assert "finite differences for: grad, jac, hess" in res.message
 
 
+@pytest.mark.backend("ipopt")
 def test_hs071_ipopt_limited_memory_hessian():
-    require_backend("ipopt")
     prob, x, _, _ = hs071_cvxpy()
     res = ok.solve(prob, "ipopt", x0={x: X0}, hessian="limited-memory")
     assert res.termination == Termination.LOCALLY_OPTIMAL

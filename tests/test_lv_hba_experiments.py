@@ -102,7 +102,7 @@ def test_dempe_projection_without_cvxpy_follows_the_same_trajectory():
 
     fast = ok.solve(B.dempe1992(), "lv-hba", max_iter=300, measure_gap=False)
     slow = ok.solve(B.dempe1992(), "lv-hba", max_iter=300, measure_gap=False, projection="cvxpy")
-    assert fast.extra["projection"] == "box+convex-rows" and slow.extra["projection"] == "cvxpy"
+    assert fast.extra["projection"] == "box+quadratic-row" and slow.extra["projection"] == "cvxpy"
     assert fast.extra["projection_fallback_solves"] == 0
     assert np.max(np.abs(fast.x - slow.x)) <= 1e-4
     assert fast.upper_feasibility <= 1e-9 and fast.lower_feasibility <= 1e-9

@@ -297,7 +297,7 @@ def test_optimal_control_matches_a_hand_written_model(ipopt):
 
 
 def test_optimal_control_derivatives_cross_check():
-    prob, (x1, x2, u) = van_der_pol(15)
+    prob, (_x1, x2, u) = van_der_pol(15)
     _cross_check(prob, {x2: np.ones(16), u: 0.1 * np.ones(15)})
 
 

@@ -80,7 +80,7 @@ def test_nlp_resolve_after_parameter_change(solver):
 
 
 def test_parameter_data_reapplied_in_place_without_recompiling():
-    prob, x, p, u = _lp()
+    prob, _x, p, _u = _lp()
     ok.solve(prob, "highs")
     compiled = prob.compile("linear")
     form, A = compiled.form, compiled.form.A
@@ -163,7 +163,7 @@ def test_user_problem_kept_and_resolved():
 
 
 def test_parameter_without_value_is_refused_on_resolve():
-    prob, x, p, u = _lp()
+    prob, _x, p, _u = _lp()
     ok.solve(prob, "highs")
     p.value = None
     with pytest.raises(ok.errors.InvalidProblemError, match="has no value"):

@@ -196,7 +196,7 @@ def test_bad_inputs():
 
 
 def test_max_points_roi_and_result_views(tmp_path):
-    mo, front = moo.problem("ZDT1", n=6)
+    mo, _front = moo.problem("ZDT1", n=6)
     res = ok.solve(mo, "pascoletti-serafini", points=40, inner="slsqp", max_points=6, seed=0)
     assert not res.complete and any("max_points=6" in r for r in res.reasons)
     assert 6 <= len(res) <= 8

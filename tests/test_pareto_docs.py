@@ -19,6 +19,7 @@ def test_doc_example_runs(i):
     exec(compile(BLOCKS[i], f"{DOC.name}[block {i}]", "exec"), {"__name__": "__doc_example__"})
 
 
+@pytest.mark.slow
 def test_demo_runs(tmp_path):
     import importlib.util
 

@@ -43,7 +43,7 @@ def test_connected_front_is_one_component():
 
 @pytest.mark.parametrize("m", [5, 9])
 def test_many_objectives_land_on_the_sphere(m):
-    mo, front = moo.problem("DTLZ2", m=m)
+    mo, _front = moo.problem("DTLZ2", m=m)
     assert mo.m == m and mo.n == m + 9
     res = ok.solve(mo, "front-search", seed=0, points=60, inner="slsqp", max_evals=2000)
     assert len(res) >= 15

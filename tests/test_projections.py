@@ -129,7 +129,7 @@ def test_build_chooses_closed_forms_on_bilevel_sets():
     assert P.build(B.llc(5).data(), np.zeros(15)).kind == "affine"
     assert P.build(B.desilva1978().data(), np.zeros(4)).kind == "box"
     bl = B.dempe1992()
-    assert P.build(bl.data(), bl.start(None)).kind == "box+convex-rows"
+    assert P.build(bl.data(), bl.start(None)).kind == "box+quadratic-row"
 
 
 def test_dempe_projection_matches_cvxpy_and_satisfies_kkt():
@@ -140,7 +140,7 @@ def test_dempe_projection_matches_cvxpy_and_satisfies_kkt():
     d = bl.data()
     auto = make_projection(d, bl, bl.start(None), "auto")
     ref = make_projection(d, bl, bl.start(None), "cvxpy")
-    assert auto.kind == "box+convex-rows" and ref.kind == "cvxpy"
+    assert auto.kind == "box+quadratic-row" and ref.kind == "cvxpy"
     rng = np.random.default_rng(4)
     p = np.array([1.6, 1.3])
     for _ in range(25):
@@ -154,3 +154,69 @@ def test_dempe_projection_matches_cvxpy_and_satisfies_kkt():
         assert np.max(np.abs(u - ref(p))) <= 1e-5      # Clarabel's own accuracy
     assert auto.fallback.calls == 0
     assert ok is not None
+
+
+def _row_box_kkt(proj, c0, a, H, lo, hi, p, u) -> float:
+    """Worst KKT residual of min ½‖u − p‖² s.t. c₀ + aᵀu + ½uᵀHu ≤ 0, lo ≤ u ≤ hi at (u, λ):
+    stationarity u − p + λ∇c(u) in the normal cone of the box, feasibility, complementarity."""
+    lam = proj.lam
+    c = c0 + a @ u + 0.5 * u @ H @ u
+    r = u - p + lam * (a + H @ u)
+    r = np.where(u <= lo, np.minimum(r, 0.0), np.where(u >= hi, np.maximum(r, 0.0), r))
+    inside = np.all(u >= lo) and np.all(u <= hi)
+    return max(float(np.max(np.abs(r))), max(c, 0.0), abs(lam * c), 0.0 if inside else np.inf)
+
+
+@pytest.mark.parametrize("n,diagonal", [(2, True), (5, True), (12, True), (6, False)])
+def test_quadratic_row_box_root_find_satisfies_kkt_and_matches_linearisation(n, diagonal):
+    # one convex quadratic row ∩ box by the 1-D root-find on λ: scalar path (n ≤ 6) and numpy
+    # path (n = 12), separable Hessian with bounds, a full Hessian without bounds
+    rng = np.random.default_rng(10 + n)
+    a, c0 = rng.standard_normal(n), -0.5
+    if diagonal:
+        H = np.diag(rng.uniform(0.0, 2.0, n))
+        H[0, 0] = 0.0                              # a linear direction as in y² − x ≤ 0
+        lo, hi = -rng.uniform(0.2, 1.0, n), rng.uniform(0.2, 1.0, n)
+    else:
+        B = rng.standard_normal((n, n))
+        H, lo, hi = B @ B.T, np.full(n, -np.inf), np.full(n, np.inf)
+    proj = P.QuadraticRowBox(c0, a, H, lo, hi)
+    assert proj.scalar == (n <= P.QuadraticRowBox.SCALAR_MAX)
+    lin = P.ConvexRows(lambda u: np.array([c0 + a @ u + 0.5 * u @ H @ u]),
+                       lambda u: (a + H @ u)[None, :], lo, hi,
+                       fallback=lambda q: np.full(n, np.nan))
+    agree = 0
+    for _ in range(60):
+        p = 3.0 * rng.standard_normal(n)
+        u = proj(p)
+        assert _row_box_kkt(proj, c0, a, H, lo, hi, p, u) <= 1e-9 * (1 + np.abs(p).max())
+        w = lin(p)
+        if np.all(np.isfinite(w)):
+            agree += 1
+            assert np.max(np.abs(u - w)) <= 1e-8
+    assert agree >= 30
+
+
+def test_quadratic_row_box_refuses_empty_and_nonconvex_sets():
+    # {u² + 1 ≤ 0} is empty; −u₁² ≤ 0 is not convex; a full Hessian with bounds is not this class
+    empty = P.QuadraticRowBox(1.0, [0.0], [[2.0]], [-1.0], [1.0])
+    with pytest.raises(ValueError, match="empty"):
+        empty(np.array([0.3]))
+    assert P.QuadraticRowBox(1.0, [0.0], [[2.0]], [-1.0], [1.0],
+                             fallback=lambda p: p + 7.0)(np.array([0.3]))[0] == pytest.approx(7.3)
+    with pytest.raises(ValueError, match="not convex"):
+        P.QuadraticRowBox(0.0, [0.0, 1.0], np.diag([-2.0, 0.0]), [-1, -1], [1, 1])
+    with pytest.raises(ValueError, match="non-diagonal"):
+        P.QuadraticRowBox(0.0, [0.0, 0.0], [[2.0, 1.0], [1.0, 2.0]], [-1, -1], [1, 1])
+
+
+def test_dempe_known_projections():
+    # C = {y² ≤ x} ∩ [1, 10]²: inside → unchanged; (0, 0) → the corner (1, 1); (2, 3) → the point
+    # of the parabola x = y² nearest to it, y³ + (1/2 − 2)y − 3/2 = 0 ⇒ y = 1.5 (x = 2.25)
+    from optkit.problems import bilevel as B
+
+    bl = B.dempe1992()
+    proj = P.build(bl.data(), bl.start(None))
+    assert np.array_equal(proj(np.array([5.0, 2.0])), [5.0, 2.0])
+    assert np.allclose(proj(np.array([0.0, 0.0])), [1.0, 1.0], atol=1e-12)
+    assert np.allclose(proj(np.array([2.0, 3.0])), [2.25, 1.5], atol=1e-10)

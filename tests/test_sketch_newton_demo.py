@@ -4,6 +4,10 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # a whole demo / docs page: seconds
+
 
 def test_demo_runs(tmp_path):
     path = Path(__file__).resolve().parents[1] / "examples" / "demo_sketch_newton.py"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from .job import BATCH_STATUSES, Job
 from .runner import BatchRuns, make_jobs, run, summary
 from .store import Store
+from .tuned import run_tuned
 
 
 def report(store, out=None, **kw):
@@ -20,4 +21,4 @@ def report(store, out=None, **kw):
     return write_report(store, out, **kw)
 
 
-__all__ = ["run", "report", "Store", "Job", "BatchRuns", "make_jobs", "summary", "BATCH_STATUSES"]
+__all__ = ["run", "run_tuned", "report", "Store", "Job", "BatchRuns", "make_jobs", "summary", "BATCH_STATUSES"]

@@ -146,7 +146,7 @@ def classify_exception(exc: BaseException) -> str:
 
 def execute(job: Job, cache: ModelCache | None = None) -> dict:
     """Build and solve one job here; return the outcome columns of its store row."""
-    from ..solve import solve
+    from ..solving import solve
 
     out: dict[str, Any] = {"build_time": None, "solve_time": None}
     t0 = time.perf_counter()

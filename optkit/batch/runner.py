@@ -116,7 +116,7 @@ def _solver_label(solver: str, label: str) -> str:
 def check_options(backend, opts: dict, where: str = "") -> None:
     """Refuse, before anything runs, options ``backend`` does not know (as ``ok.solve`` would
     in every job)."""
-    from ..solve import check_solver_options
+    from ..solving import check_solver_options
 
     try:
         check_solver_options(backend, SolveOptions.build(backend.name, backend.options, opts))
@@ -174,7 +174,8 @@ def run(library, solvers, settings=None, seeds=None, workers: int = 1,
         store: str | Path | Store = "results.sqlite", executor: str = "local",
         progress: bool = True, scheduler: str | None = None, grace: float | None = None,
         reuse: bool = True, params: dict | None = None,
-        start_method: str = "forkserver", lenient: bool = False) -> BatchRuns:
+        start_method: str = "forkserver", lenient: bool = False, tune: Any = None,
+        context: Any = None) -> BatchRuns:
     """Run every (instance, solver, settings, seed) job not yet in ``store``; return the grid's rows.
 
     library      a name ("hs-eq"), "folder:PATH", a library object or an InstanceSet/list of Instances
@@ -193,7 +194,19 @@ def run(library, solvers, settings=None, seeds=None, workers: int = 1,
                  has started threads, e.g. HiGHS after a MIP solve)
     lenient      read model files with strict=False: files the reader has warnings about are
                  solved, and the warnings go to the rows' ``read_warnings`` column
+    tune         an optkit.tuning.Tuner: one solver, one settings dict, options chosen per job by
+                 the tuner in this process (``context(instance)`` its context); see
+                 :mod:`optkit.batch.tuned`
     """
+    if tune is not None:
+        from .tuned import run_tuned
+
+        names = [solvers] if isinstance(solvers, str) else list(solvers)
+        if len(names) != 1 or seeds is not None:
+            raise OptionError("a tuned batch takes one solver and no seeds list")
+        return run_tuned(library, names[0], tune, settings=settings, context=context, store=store,
+                         workers=workers, time_limit=time_limit, memory_limit=memory_limit,
+                         grace=grace, start_method=start_method, params=params)
     if start_method not in ("forkserver", "fork"):
         raise OptionError(f"start_method must be 'forkserver' or 'fork', got {start_method!r}")
     if executor not in ("local", "dask"):

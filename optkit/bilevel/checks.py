@@ -9,7 +9,8 @@ A parameter without a value is refused too (the model could not be evaluated).
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 import numpy as np
 

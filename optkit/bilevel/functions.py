@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -84,7 +85,7 @@ class JointIndex:
         return cols if covered == compiled.form.n else None
 
 
-def _engine_compile(problem, index: "JointIndex", rows: int | None = None):
+def _engine_compile(problem, index: JointIndex, rows: int | None = None):
     """(compiled, columns) of ``problem`` on the joint vector; columns None when the compiled
     form is not a plain reindexing (auxiliary variables, or a row count other than ``rows``)."""
     try:
@@ -158,7 +159,7 @@ class ScalarFunction:
         self._pos = pos[self._org]
         self._aux = aux
         self._z = np.array(form.x0, float)
-        self._zv = None
+        self._zv: np.ndarray | None = None
         return True
 
     def _solve_aux(self, v: np.ndarray) -> np.ndarray:
@@ -231,7 +232,8 @@ class VectorFunction:
         self.N = index.size
         self.k = int(sum(e.size for e in self.exprs))
         self.mode = "cvxpy-grad"
-        self.A = self.b = None
+        self.A: Any = None  # A, b: set in affine mode only (then sparse k×N and a k-vector)
+        self.b: Any = None
         if self.k == 0:
             self.mode, self.A, self.b = "affine", sp.csr_matrix((0, self.N)), np.zeros(0)
             return

@@ -294,7 +294,7 @@ class Bilevel:
             check_constants(level.pieces(role))
         if solution is not None:
             for var, val in solution.items():
-                check_vector(val, f"solution value of {getattr(var, 'name', lambda: var)()}")
+                check_vector(val, f"solution value of {getattr(var, 'name', lambda var=var: var)()}")
         if known_objective is not None:
             check_vector(known_objective, "known_objective")
         self.solution = solution  # {variable: value}, optional (distance in histories)
@@ -321,6 +321,7 @@ class Bilevel:
                                           f"add them to the variables= of one Level")
             return _unique(list(up)), _unique(list(lo))
         if up is None:
+            assert lo is not None  # one of the two is given (checked above)
             lo_ids = {v.id for v in lo}
             return [v for v in used if v.id not in lo_ids], _unique(list(lo))
         up_ids = {v.id for v in up}
@@ -351,7 +352,11 @@ class Bilevel:
             lb[s], ub[s] = lo, hi
         own_up = np.zeros(N, bool)
         own_up[:nx] = True
-        G_parts, H_parts, Hx_parts, g_parts, h_parts = [], [], [], [], []
+        G_parts: list[tuple] = []
+        H_parts: list[tuple] = []
+        Hx_parts: list[tuple] = []
+        g_parts: list[tuple] = []
+        h_parts: list[tuple] = []
         for level, own in ((self.upper, own_up), (self.lower, ~own_up)):
             for con in level.constraints:
                 expr, kind = _constraint_expr(con)

@@ -14,5 +14,5 @@ def convex_quadratic(expr, sign: float = 1.0) -> bool | None:
     try:
         e = expr if sign > 0 else -expr
         return True if e.is_convex() else None
-    except Exception:  # noqa: BLE001 - an expression cvxpy cannot classify: no proof
+    except Exception:
         return None

@@ -96,7 +96,7 @@ def lower_value(model, v: np.ndarray, relax: float | None = None) -> tuple[float
     if val == math.inf and relax > 0:
         val2, how2 = _lower_value(model, v, relax)
         if math.isfinite(val2):
-            return val2, how2 + " (relaxed by %.1e)" % relax
+            return val2, how2 + f" (relaxed by {relax:.1e})"
     return val, how
 
 
@@ -108,14 +108,14 @@ def _lower_value(model, v: np.ndarray, relax: float) -> tuple[float, str]:
             how = "convex: " + solve_convex(prob)
         else:
             from .. import registry
-            from ..solve import solve
+            from ..solving import solve
 
             backend = registry.best_for("nlp")
             res = solve(prob, backend.name, tol=1e-9)
             if res.objective is None:
                 return math.nan, f"nlp ({backend.name}): {res.termination}"
             return sense * float(res.objective), f"nlp ({backend.name}, local)"
-    except Exception as exc:  # noqa: BLE001 - reported, not raised
+    except Exception as exc:
         return math.nan, f"failed: {type(exc).__name__}: {exc}"
     status = prob.status
     if status in ("unbounded", "unbounded_inaccurate"):
@@ -229,7 +229,7 @@ def finish(model, v: np.ndarray | None, result: BilevelResult, measure_gap: bool
     else:
         result.primal_status = PrimalStatus.INFEASIBLE
     if claims:
-        ok, failures = judge(result.kkt, tol)
+        _ok, failures = judge(result.kkt, tol)
         if not lower_has_solution:
             failures.append("the lower level is infeasible at the returned x")
         elif gap_rel is not None and not gap_rel <= opt:

@@ -308,7 +308,7 @@ class _Reader:
             return _Aff(k, N, J=J, r=r)
         if name == "NegExpression":
             a = args[0]
-            return _Aff(k, N, J=-a.J, r=None if a.r is None else -a.r)
+            return _Aff(k, N, J=None if a.J is None else -a.J, r=None if a.r is None else -a.r)
         if name == "multiply":
             const, other, ocvx = ((args[0], args[1], node.args[1]) if args[0].const else
                                   (args[1], args[0], node.args[0]))
@@ -532,6 +532,7 @@ class _Reader:
             g[o:o + k] = 2 * s * Pr
             return H, g, g0
         J = a.J
+        assert J is not None  # constant arguments were answered above
         JT = J.T.tocsr()
         if Pm is not None:
             H = (JT @ (Pm @ J)).tocsr()
@@ -551,6 +552,8 @@ def _is_square(node) -> bool:
         return False
     p = getattr(node, "p", None)
     p = getattr(p, "value", p)
+    if p is None:
+        return False
     try:
         return float(p) == 2.0
     except (TypeError, ValueError):
@@ -571,8 +574,8 @@ class _Piece:
     kind: str                      # "eq" or "le"
     params: list
     src: tuple = ()                # the J objects the block came from (identity: unchanged)
-    J: sp.csr_matrix | None = None
-    rhs: np.ndarray | None = None
+    J: Any = None                  # CSR rows and right-hand side, set by DirectLinear._read_piece
+    rhs: Any = None
     start: int = 0                 # first row in the form
 
 
@@ -606,9 +609,12 @@ class DirectLinear:
         self.pieces.sort(key=lambda p: 0 if p.kind == "eq" else 1)  # stable: eq rows first
         params = list(problem.parameters())
         known = {p.id for p in params}
-        params += [p for p in self.bound_params if p.id not in known and not known.add(p.id)]
+        for p in self.bound_params:
+            if p.id not in known:
+                known.add(p.id)
+                params.append(p)
         self.watch = ParamWatch(params)
-        self.stats = {"builds": 1, "updates": 0, "pieces_reread": 0, "path": "direct"}
+        self.stats: dict[str, Any] = {"builds": 1, "updates": 0, "pieces_reread": 0, "path": "direct"}
         for piece in self.pieces:
             self._read_piece(piece)
         start = 0
@@ -633,7 +639,7 @@ class DirectLinear:
         name = type(con).__name__
         if name in ("Equality", "Inequality"):
             lhs, rhs = rd.aff(con.args[0]), rd.aff(con.args[1])
-            src = (lhs.J, rhs.J)
+            src: tuple = (lhs.J, rhs.J)
             shape = con.shape
             lhs = self._fit(lhs, con.args[0].shape, shape)
             rhs = self._fit(rhs, con.args[1].shape, shape)

@@ -38,7 +38,7 @@ def _chain(problem):
     from cvxpy.reductions.dnlp2smooth.dnlp2smooth import Dnlp2Smooth
     from cvxpy.reductions.flip_objective import FlipObjective
 
-    reductions = [FlipObjective()] if isinstance(problem.objective, cp.Maximize) else []
+    reductions: list = [FlipObjective()] if isinstance(problem.objective, cp.Maximize) else []
     reductions += [CvxAttr2Constr(reduce_bounds=False), Dnlp2Smooth()]
     return reductions
 

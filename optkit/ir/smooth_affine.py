@@ -58,7 +58,8 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -93,7 +94,7 @@ def _csr(data, indices, indptr, shape) -> sp.csr_matrix:
     M.data = data
     M.indices = np.asarray(indices).astype(dt, copy=False)
     M.indptr = np.asarray(indptr).astype(dt, copy=False)
-    M._shape = (int(shape[0]), int(shape[1]))  # noqa: SLF001
+    M._shape = (int(shape[0]), int(shape[1]))
     return M
 
 
@@ -119,7 +120,7 @@ class _Pattern:
     slot: np.ndarray | None  # None: the entries were already the structure, in order
 
     @classmethod
-    def from_entries(cls, rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> "_Pattern":
+    def from_entries(cls, rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> _Pattern:
         """Structure of the entries (rows, cols) of a matrix of the given shape."""
         nr, nc = int(shape[0]), int(shape[1])
         rows, cols = np.asarray(rows), np.asarray(cols)
@@ -234,7 +235,10 @@ class Affine:
         self.terms = terms or []
         self.b = b
         self.shape = tuple(shape)
-        self.width = int(A.shape[1] if width is None else width)
+        if width is None:
+            assert A is not None, "an Affine without a matrix needs its width"
+            width = A.shape[1]
+        self.width = int(width)
         self._A = A if not self.terms else None
 
     @property
@@ -268,7 +272,7 @@ class Affine:
         At = _csr(data, indices, np.arange(0, size * T + 1, T, dtype=dt), (size, width))
         return _csr_add(_widen(self.M, width), At) if self.M is not None else At
 
-    def widened(self, width: int) -> "Affine":
+    def widened(self, width: int) -> Affine:
         """The same form over a longer z."""
         if width == self.width:
             return self
@@ -312,7 +316,7 @@ def _gather(a: Affine, src: np.ndarray, shape: tuple) -> Affine:
     return Affine(sp.csr_matrix(rows), np.where(keep, a.b[safe], 0.0), shape)
 
 
-def _scale(a: Affine, c: np.ndarray) -> Affine:
+def _scale(a: Affine, c: np.ndarray | float) -> Affine:
     """diag(c)·e for a constant vector c (length size)."""
     c = np.broadcast_to(np.asarray(c, float).reshape(-1), (a.size,))
     uniform = a.size == 0 or bool(np.all(c == c[0]))
@@ -467,7 +471,7 @@ def _power_fns(p: float) -> tuple[Fn, Fn, Fn]:
 
 
 #: name → (ψ, (ψ_u, ψ_v), (ψ_uu, ψ_uv, ψ_vv) with None for an identically zero entry)
-BINARY: dict[str, tuple[Fn, Fn, Fn]] = {
+BINARY: dict[str, tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]] = {
     "mul": (lambda u, v: u * v, lambda u, v: (v, u),
             lambda u, v: (None, np.ones_like(u), None)),
     "div": (lambda u, v: u / v, lambda u, v: (1.0 / v, -u / v ** 2),
@@ -508,7 +512,7 @@ def _atom_tables():
              hyperbolic.sinh: "sinh", hyperbolic.tanh: "tanh", hyperbolic.asinh: "asinh",
              hyperbolic.atanh: "atanh", logistic.logistic: "logistic",
              normcdf.normcdf: "normcdf", entr.entr: "entr"}
-    gathers = (index.index, index.special_index, reshape.reshape, transpose.transpose,
+    gathers: tuple = (index.index, index.special_index, reshape.reshape, transpose.transpose,
                promote.Promote, broadcast_to.broadcast_to, hstack.Hstack, vstack.Vstack,
                concatenate.Concatenate, diag.diag_vec, diag.diag_mat, upper_tri.upper_tri)
     try:
@@ -620,6 +624,7 @@ class Lowering:
             for arg in expr.args:
                 a = self._bcast(self.lower(arg), shape)
                 out = a if out is None else self._add(out, a)
+            assert out is not None  # an AddExpression has arguments
             return Affine(out.M, out.b, shape, out.terms, out.width)
         if t is T["neg"]:
             a = self.lower(expr.args[0])
@@ -766,8 +771,8 @@ class Lowering:
             raise NotCovered("matmul of expressions with more than two dimensions")
         p, q = xs
         r = ys[1]
-        i, j, k = np.meshgrid(np.arange(p), np.arange(q), np.arange(r), indexing="ij")
-        i, j, k = i.ravel(), j.ravel(), k.ravel()
+        i3, j3, k3 = np.meshgrid(np.arange(p), np.arange(q), np.arange(r), indexing="ij")
+        i, j, k = i3.ravel(), j3.ravel(), k3.ravel()
         Xg = _gather(Affine(X.M, X.b, xs, X.terms, X.width), i + j * p, (i.size,))
         Yg = _gather(Affine(Y.M, Y.b, ys, Y.terms, Y.width), j + k * q, (i.size,))
         w = self._new_node("mul", [Xg, Yg], BINARY["mul"], (i.size,))
@@ -847,7 +852,8 @@ class SmoothAffineOracles:
         self._argjac: dict = {}   # (node, arg) → _JacPart
         self._nodejac: dict = {}  # node → (pattern, slots) for the node Jacobian
         self._cjac: _JacPart | None = None
-        self._hess = None
+        self._hess: Any = None  # (terms, pattern) once built
+        self.atoms = len(nodes)  # atoms lowered before fusion (set by the builder)
         self.a_f_dense = np.bincount(self.a_f.indices, weights=self.a_f.data, minlength=width)
 
     # ---------------------------------------------------------------- forward values

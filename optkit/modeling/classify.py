@@ -52,7 +52,7 @@ def _presettle_definiteness(problem) -> None:
         if isinstance(node, QuadForm):
             P = node.args[1]
             val = getattr(P, "_value", None)
-            if isinstance(P, Constant) and sp.issparse(val):
+            if isinstance(P, Constant) and val is not None and sp.issparse(val):
                 d = val.diagonal()
                 if getattr(P, "_nsd_test", False) is None and np.any(d > 0):
                     P._nsd_test = False

@@ -96,7 +96,7 @@ class Problem(Model):
         self.build_time = self._pending_build_time = time.perf_counter() - t0
 
     @classmethod
-    def from_cvxpy(cls, problem, name: str | None = None) -> "Problem":
+    def from_cvxpy(cls, problem, name: str | None = None) -> Problem:
         """Wrap the user's ``cp.Problem`` itself (not a copy), so cvxpy's own caches on it
         (its compiled chain, its parametrised program) are the ones reused."""
         import cvxpy as cp

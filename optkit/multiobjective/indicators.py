@@ -12,6 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..extras import require
+
+
+def _moocore():
+    """moocore (the ``moo`` extra), or one line naming the extra."""
+    return require("moocore", "moo", "front indicators (hypervolume, IGD, ε)")
+
 
 def _pts(F) -> np.ndarray:
     F = np.atleast_2d(np.asarray(F, dtype=float))
@@ -23,7 +30,7 @@ def nondominated_mask(F) -> np.ndarray:
     F = np.atleast_2d(np.asarray(F, float))
     if F.shape[0] == 0:
         return np.zeros(0, bool)
-    import moocore
+    moocore = _moocore()
 
     mask = np.asarray(moocore.is_nondominated(F, keep_weakly=False), bool)
     return mask
@@ -31,11 +38,11 @@ def nondominated_mask(F) -> np.ndarray:
 
 def hypervolume(F, ref) -> float:
     """Hypervolume dominated by F and bounded by ref (points not dominating ref add nothing)."""
-    import moocore
+    moocore = _moocore()
 
     F = _pts(F)
     ref = np.asarray(ref, float)
-    F = F[np.all(F < ref, axis=1)]
+    F = F[np.all(ref > F, axis=1)]
     return float(moocore.hypervolume(F, ref=ref)) if len(F) else 0.0
 
 
@@ -55,21 +62,21 @@ def normalised_hypervolume(F, reference_front, ref: float = 1.1) -> float:
 
 def igd(F, reference_front) -> float:
     """Inverted generational distance of F to the reference front."""
-    import moocore
+    moocore = _moocore()
 
     return float(moocore.igd(_pts(F), ref=_pts(reference_front)))
 
 
 def igd_plus(F, reference_front) -> float:
     """IGD⁺ (Ishibuchi et al.): weakly Pareto-compliant variant of IGD."""
-    import moocore
+    moocore = _moocore()
 
     return float(moocore.igd_plus(_pts(F), ref=_pts(reference_front)))
 
 
 def epsilon_additive(F, reference_front) -> float:
     """Smallest ε such that F − ε weakly dominates every reference point."""
-    import moocore
+    moocore = _moocore()
 
     return float(moocore.epsilon_additive(_pts(F), ref=_pts(reference_front)))
 

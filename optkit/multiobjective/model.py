@@ -31,7 +31,8 @@ routine goes through the same counter, so the count is complete.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, cast
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -254,8 +255,10 @@ class MultiObjective:
             raise DataError(f"g(x0)[{j}] = {bad[1]} at the start point x0 of {self.name!r}",
                             source=f"constraint {j}", entry=str(j))
         self.mc = g0.size
-        self.cl = _vec(cl, self.mc, "cl", allow_inf=True) if cl is not None else np.full(self.mc, -np.inf)
-        self.cu = _vec(cu, self.mc, "cu", allow_inf=True) if cu is not None else np.zeros(self.mc)
+        self.cl: np.ndarray = np.full(self.mc, -np.inf) if cl is None else \
+            cast(np.ndarray, _vec(cl, self.mc, "cl", allow_inf=True))
+        self.cu: np.ndarray = np.zeros(self.mc) if cu is None else \
+            cast(np.ndarray, _vec(cu, self.mc, "cu", allow_inf=True))
         if senses is None:
             self.senses = np.ones(self.m)
         else:
@@ -394,7 +397,9 @@ class MultiObjective:
 
     @property
     def lb(self) -> np.ndarray:  # cvxpy form: variable bounds, for population methods
-        return self.__dict__.get("_lb_cb", None) if self.mode == "callback" else self._var_bounds()[0]
+        if self.mode == "callback":
+            return cast(np.ndarray, self.__dict__.get("_lb_cb"))
+        return self._var_bounds()[0]
 
     @lb.setter
     def lb(self, v):
@@ -402,7 +407,9 @@ class MultiObjective:
 
     @property
     def ub(self) -> np.ndarray:
-        return self.__dict__.get("_ub_cb", None) if self.mode == "callback" else self._var_bounds()[1]
+        if self.mode == "callback":
+            return cast(np.ndarray, self.__dict__.get("_ub_cb"))
+        return self._var_bounds()[1]
 
     @ub.setter
     def ub(self, v):
@@ -411,7 +418,7 @@ class MultiObjective:
     def _var_bounds(self):
         lo, hi = [], []
         for v in self.variables:
-            b = v.attributes.get("bounds")
+            b: Any = v.attributes.get("bounds")
             l_ = np.full(v.size, -np.inf)
             u_ = np.full(v.size, np.inf)
             if b is not None:

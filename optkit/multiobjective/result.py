@@ -49,7 +49,7 @@ _NOT_CRITICALITY = ("front points are not checked for Pareto criticality; each s
 class ParetoResult(Result):
     """Outcome of a Pareto-front search (see module docstring)."""
 
-    termination: Termination | None = None  # derived from complete/reasons when not given
+    termination: Termination = None  # type: ignore[assignment]  # None: derived from complete/reasons
     X: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     F: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     status: list = field(default_factory=list)
@@ -101,7 +101,7 @@ class ParetoResult(Result):
         return Termination.NUMERICAL_ERROR
 
     def judge(self, tolerances: Tolerances | None = None, keep_termination: bool = False
-              ) -> "ParetoResult":
+              ) -> ParetoResult:
         """(Re)compute termination, kkt, primal_status, verified and iterations from the front
         and the per-point measurements (see module docstring); returns self."""
         tol = tolerances or self.tolerances or Tolerances()

@@ -41,10 +41,12 @@ with ``tol=1e-9`` unless it says otherwise.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -82,12 +84,12 @@ class Case:
     check: Callable[[Any, Any], str | None] | None = None  # extra check(result, model) -> error text
     family: str = ""
     kind: str = ""
-    x: Sequence[float] | None = None
+    x: Sequence[float] | np.ndarray | None = None
     x_atol: float = 1e-5
     y: Sequence[float] | None = None
     z: Sequence[float] | None = None
     duals: Sequence[tuple[int, Any]] = ()
-    raises: type | None = None
+    raises: type[BaseException] | None = None
     names: Sequence[str] = ()
     applies: Callable[[Any], bool] | None = None
     build_for: Callable[[Any], Any] | None = None
@@ -699,7 +701,61 @@ def _cases() -> list[Case]:
     bad("bad-nan-weights", "multiobjective", _nan_weights, InvalidProblemError,
         ("nan", "weights"), options={"time_limit": 2.0},
         doc="NaN in a multiobjective model's weights")
-    return cases
+    return cases + _linear_system_cases()
+
+
+def _linear_system_cases() -> list[Case]:
+    """Cases of the ``linear-system`` kind (ok.LinearSystem: A x = b), each with a known x."""
+    import scipy.sparse as sp
+
+    from ..errors import DataError, UnsupportedProblemError
+    from ..linear_system import LinearSystem
+
+    kind, fam = "linear-system", "linear-system"
+    spd_only = lambda b: "spd-only" in getattr(b, "capabilities", ())  # noqa: E731
+    general = lambda b: not spd_only(b)  # noqa: E731
+    iterative = lambda b: "iterative" in getattr(b, "capabilities", ())  # noqa: E731
+    m = 8  # 5-point Laplacian of an 8 × 8 grid plus 0.1 I (SPD, consistently ordered)
+    T = sp.diags([-np.ones(m - 1), 2 * np.ones(m), -np.ones(m - 1)], [-1, 0, 1])
+    lap = (sp.kron(T, sp.identity(m)) + sp.kron(sp.identity(m), T) + 0.1 * sp.identity(m * m))
+    x_lap = np.sin(np.arange(1, m * m + 1))
+    # a nonsymmetric, strictly diagonally dominant 3 × 3 (SOR converges for ω = 1)
+    G = np.array([[4.0, 1.0, 0.0], [2.0, 5.0, 1.0], [0.0, -1.0, 3.0]])
+    x_g = np.array([1.0, -2.0, 3.0])
+    out = [
+        Case("ls-spd-laplacian", lambda: LinearSystem(lap, lap @ x_lap), OPTIMAL, kind=kind,
+             family=fam, x=x_lap, x_atol=1e-6, kkt_tol=None, tags=frozenset({"counters"}),
+             doc="(L + 0.1 I) x = b with x = sin(1..64): the known x to 1e-6"),
+        # [[4, 1], [1, 3]] x = [1, 2]: x = [1/11, 7/11] by Cramer's rule
+        Case("ls-spd-2x2", lambda: LinearSystem(np.array([[4.0, 1.0], [1.0, 3.0]]), [1.0, 2.0]),
+             OPTIMAL, kind=kind, family=fam, x=[1 / 11, 7 / 11], x_atol=1e-8, kkt_tol=None),
+        Case("ls-nonsymmetric", lambda: LinearSystem(G, G @ x_g), OPTIMAL, kind=kind, family=fam,
+             x=x_g, x_atol=1e-7, kkt_tol=None, applies=general,
+             doc="a nonsymmetric diagonally dominant 3 × 3 with x = (1, −2, 3)"),
+        Case("ls-nonsymmetric-refused", lambda: LinearSystem(G, G @ x_g), set(), kind=kind,
+             family="bad-input", raises=UnsupportedProblemError, names=("not symmetric",),
+             kkt_tol=None, applies=spd_only,
+             doc="an SPD-only method refuses a nonsymmetric A before solving"),
+        Case("ls-limit-iterations", lambda: LinearSystem(lap, lap @ x_lap), set(), kind=kind,
+             family="status", options={"max_iter": 2}, limit=Termination.ITERATION_LIMIT,
+             kkt_tol=None, applies=iterative, doc="two iterations are not enough at tol 1e-9"),
+        Case("ls-zero-diagonal-refused",
+             lambda: LinearSystem(np.array([[0.0, 1.0], [1.0, 0.0]]), [1.0, 2.0]), set(),
+             kind=kind, family="bad-input", raises=UnsupportedProblemError,
+             names=("zero diagonal", "row 0"), kkt_tol=None, applies=iterative,
+             doc="SOR-type methods divide by a_ii: a zero diagonal is refused by row"),
+    ]
+    for name, A, b, names, doc in (
+            ("ls-singular-zero-row", np.array([[1.0, 2.0], [0.0, 0.0]]), [1.0, 1.0],
+             ("singular", "row 1"), "a zero row: refused as singular, by row"),
+            ("ls-structurally-singular", np.array([[1.0, 1.0, 1.0], [1.0, 0, 0], [1.0, 0, 0]]),
+             np.ones(3), ("structurally singular", "rank 2"), "two rows on one column"),
+            ("ls-nan-matrix", np.array([[1.0, np.nan], [0.0, 1.0]]), [1.0, 1.0],
+             ("A[0, 1]", "nan"), "NaN in A, named by entry"),
+            ("ls-nan-rhs", np.eye(2), [1.0, np.nan], ("b[1]", "nan"), "NaN in b, named by entry")):
+        out.append(Case(name, functools.partial(LinearSystem, A, b), set(), kind=kind,
+                        family="bad-input", raises=DataError, names=names, kkt_tol=None, doc=doc))
+    return out
 
 
 def _simple_model(backend) -> Any:
@@ -722,6 +778,10 @@ def _simple_model(backend) -> Any:
         return _bilevel(1.0)
     if "multiobjective" in acc:
         return _multiobjective(None)
+    if "linear-system" in acc:
+        from ..linear_system import LinearSystem
+
+        return LinearSystem(np.array([[2.0, 0.0], [0.0, 2.0]]), [1.0, 1.0])
     raise ValueError(f"no simple model for a backend accepting {sorted(acc)}")
 
 
@@ -862,14 +922,18 @@ def run_case(backend: Any, case: Case) -> CaseOutcome | None:
 
 def _build(case: Case, backend) -> tuple[Any, dict]:
     """(model, extra solve options) of a case for a backend."""
-    built = case.build_for(backend) if case.build_for is not None else case.build()
+    if case.build_for is not None:
+        built = case.build_for(backend)
+    else:
+        assert case.build is not None, f"case {case.name} has no builder"
+        built = case.build()
     if isinstance(built, tuple):
         return built
     return built, {}
 
 
 def _run(backend, case: Case) -> CaseOutcome:
-    from ..solve import solve
+    from ..solving import solve
 
     options = {**DEFAULT_OPTIONS, **case.options}
     if case.raises is not None:
@@ -884,7 +948,7 @@ def _run(backend, case: Case) -> CaseOutcome:
 
 
 def _run_bad_input(backend, case: Case, options: dict) -> CaseOutcome:
-    from ..solve import solve
+    from ..solving import solve
 
     names = list(case.names)
     if case.name == "unknown-solver-option":
@@ -893,13 +957,17 @@ def _run_bad_input(backend, case: Case, options: dict) -> CaseOutcome:
         options = {**options, "solver_options": {wrong: 1}}
         names = [wrong] + ([valid[0]] if valid else [])
     if case.name == "bad-option-domain":
-        opt, value = _domain_option(backend)
+        domain = _domain_option(backend)
+        assert domain is not None  # the case is generated only for backends with such an option
+        opt, value = domain
         options = {**options, opt: value}
         names = [opt]
+    raises = case.raises
+    assert raises is not None  # a bad-input case names its error type
     try:
         model, more = _build(case, backend)
         solve(model, backend.name, **{**options, **more})
-    except case.raises as exc:
+    except raises as exc:
         msg = str(exc)
         missing = [s for s in names if s.lower() not in msg.lower()]
         if missing:
@@ -908,8 +976,8 @@ def _run_bad_input(backend, case: Case, options: dict) -> CaseOutcome:
         return CaseOutcome(case.name, True, f"{type(exc).__name__}: {msg}")
     except Exception as exc:
         return CaseOutcome(case.name, False, f"raised {type(exc).__name__} instead of "
-                                             f"{case.raises.__name__}: {exc}")
-    return CaseOutcome(case.name, False, f"no {case.raises.__name__} raised")
+                                             f"{raises.__name__}: {exc}")
+    return CaseOutcome(case.name, False, f"no {raises.__name__} raised")
 
 
 def judge_case(case: Case, backend: Any, res: Any, model: Any) -> list[str]:
@@ -963,7 +1031,8 @@ def judge_case(case: Case, backend: Any, res: Any, model: Any) -> list[str]:
 def _judge_trust(case: Case, res) -> list[str]:
     """Silent-wrong classes: right and solved, or honestly not solved; never solved and wrong."""
     obj = res.objective
-    right = obj is not None and abs(obj - case.objective) <= case.rtol * max(1.0, abs(case.objective))
+    want = case.objective
+    right = obj is not None and want is not None and abs(obj - want) <= case.rtol * max(1.0, abs(want))
     if res.is_solved():
         return [] if right else [f"SILENT WRONG ANSWER: is_solved() with objective {obj} != "
                                  f"{case.objective} ({res.message})"]
@@ -983,7 +1052,7 @@ def _judge_point(case: Case, res, model) -> list[str]:
     if case.x is None:
         return []
     want = _flat(case.x)
-    if hasattr(model, "variables") and callable(getattr(model, "variables")) and \
+    if hasattr(model, "variables") and callable(model.variables) and \
             hasattr(model, "cvxpy_problem"):
         got = res.value(model.variables()[0])
     else:

@@ -31,9 +31,18 @@ from optkit.results import Result
 _LINEAR = frozenset({"lp", "milp", "qp"})
 
 
+def _say(line: str, stream=None) -> None:
+    """Write one line straight to the worker's stdout (or ``stream``) and flush: these backends
+    are noisy on purpose, so that the batch runner's capture of a dying worker's output is tested
+    (they are test fixtures, not library code that would log)."""
+    stream = sys.stdout if stream is None else stream
+    stream.write(line + "\n")
+    stream.flush()
+
+
 class _Faulty(Backend):
     accepts = _LINEAR
-    options: dict = {}
+    options = {}  # a Backend declaration (ClassVar on Backend)
 
     def version(self) -> str:
         return "test"
@@ -45,7 +54,7 @@ class CrashBackend(_Faulty):
     name = "crash"
 
     def solve_linear(self, form, options: SolveOptions) -> Result:
-        print("crash backend: about to abort", flush=True)
+        _say("crash backend: about to abort")
         os.abort()
 
 
@@ -55,7 +64,7 @@ class SegfaultBackend(_Faulty):
     name = "segfault"
 
     def solve_linear(self, form, options: SolveOptions) -> Result:
-        print("segfault backend: reading NULL", flush=True)
+        _say("segfault backend: reading NULL")
         ctypes.string_at(0)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -66,7 +75,7 @@ class HangBackend(_Faulty):
     name = "hang"
 
     def solve_linear(self, form, options: SolveOptions) -> Result:
-        print("hang backend: sleeping forever", flush=True)
+        _say("hang backend: sleeping forever")
         while True:
             time.sleep(0.5)
 
@@ -82,7 +91,7 @@ class MemoryHogBackend(_Faulty):
             raise RuntimeError("memory-hog backend refuses to allocate without bound: no memory "
                                "limit (RLIMIT_AS) is set; run the batch with memory_limit")
         blocks = []
-        print("memory-hog backend: allocating", flush=True)
+        _say("memory-hog backend: allocating")
         while True:
             b = bytearray(64 * 2**20)
             b[::4096] = b"\1" * len(b[::4096])  # touch every page
@@ -112,5 +121,5 @@ class SlowBackend(_Faulty):
         inner = registry.best_for(form.problem_class, exclude=(self.name,))
         res = to_result(inner.solve_linear(form, options), inner)
         res.solver = self.name
-        print(f"slow backend done in pid {os.getpid()}", file=sys.stderr, flush=True)
+        _say(f"slow backend done in pid {os.getpid()}", sys.stderr)
         return res

@@ -107,7 +107,7 @@ def declarations_markdown(strict: bool = True) -> str:
         opts = "; ".join(_option_text(k, v) for k, v in (b.options or {}).items()) or "—"
         try:
             listed = b.solver_option_names()
-        except Exception:  # noqa: BLE001 - a listing that needs the native library
+        except Exception:
             listed = None
         native = f"yes ({len(listed)})" if listed is not None else "no"
         table = f"{len(b.STATUS_MAP)} statuses" if b.STATUS_MAP else "—"

@@ -1,4 +1,5 @@
-"""``ok.solve``: one entry point for every problem and backend.
+"""``ok.solve``: one entry point for every problem and backend (this module is ``optkit.solving``,
+so that ``optkit.solve`` names only the function).
 
 Steps: wrap the input as a model (cvxpy problem → ok.Problem, path → ok.read), pick the backend
 (by name, or by the priorities backends declare), check it accepts the class, build and check the
@@ -18,11 +19,13 @@ from typing import Any
 import numpy as np
 
 from . import registry
+from .deadline import Deadline, DeadlineExceeded
 from .errors import OptionError, OptkitError, UnsupportedProblemError
 from .finish import measure as _measure
-from .finish import presolve_verdict, to_result
+from .finish import measure_grace, presolve_verdict, time_limit_result, to_result
 from .ir.convexity import cached_convexity_problem
 from .ir.equilibrate import equilibrated
+from .log import log_result, verbose_scope
 from .options import SolveOptions
 from .results import Result
 from .status import Termination
@@ -79,9 +82,20 @@ def solve(problem: Any, solver: str | None = None, decompose: bool = False,
     options by name. ``decompose=True`` splits a separable LP/QP/MILP into independent blocks
     solved in ``workers`` processes (:mod:`optkit.decompose`). Returns a :class:`Result`; raises
     only for bad input (unknown solver or option, unsupported class, malformed data), never for a
-    non-optimal outcome.
+    non-optimal outcome. ``verbose`` True/1 logs one INFO line per solve on the backend's logger
+    ``optkit.solvers.<name>`` (2: DEBUG, with the KKT report; :mod:`optkit.log`).
     """
+    with verbose_scope(options.get("verbose")):
+        res = _solve(problem, solver, decompose, workers, **options)
+        log_result(res)
+    return res
+
+
+def _solve(problem: Any, solver: str | None, decompose: bool, workers: int | None,
+           **options: Any) -> Result:
+    """:func:`solve` without the logging scope."""
     t_start = time.perf_counter()
+    t_clock = time.monotonic()  # the deadline counts from here (optkit.deadline)
     model = as_model(problem)
     model_time = float(getattr(model, "_pending_build_time", 0.0) or 0.0)
     if model_time:
@@ -98,6 +112,10 @@ def solve(problem: Any, solver: str | None = None, decompose: bool = False,
     opts = SolveOptions.build(backend.name, backend.options, options)
     check_solver_options(backend, opts)
     kind = backend.form_for(model)
+    if kind == "system":  # A x = b (optkit.linear_system): refusal, solve, residual measurement
+        from .linear_system import solve_system
+
+        return solve_system(model, backend, opts, t_start, model_time)
     if kind == "model":
         res = _run(lambda: backend.solve_model(model, opts), backend)
         if not isinstance(res.kkt, KKTReport):
@@ -126,15 +144,32 @@ def solve(problem: Any, solver: str | None = None, decompose: bool = False,
     else:
         scaled = equilibrated(form) if kind == "linear" else None
         solver_form = scaled[0] if scaled is not None else form
-        res = _run(lambda: backend.solve_linear(solver_form, opts) if kind == "linear"
-                   else backend.solve_nlp(form, opts), backend)
+        deadline = getattr(form, "deadline", None)
+        if isinstance(deadline, Deadline) and opts.time_limit is not None:
+            deadline.arm(opts.time_limit, start=t_clock)  # every oracle checks it
+        if hasattr(form, "clear_iterate"):
+            form.clear_iterate()  # a re-solved form: no iterate of an earlier solve
+        try:
+            res = _run(lambda: backend.solve_linear(solver_form, opts) if kind == "linear"
+                       else backend.solve_nlp(form, opts), backend, form)
+        finally:
+            if isinstance(deadline, Deadline):
+                deadline.disarm()  # optkit's own measurement below is not cut short
         if scaled is not None:  # multipliers of the original rows: y = D y' (optkit.ir.equilibrate)
             if res.y is not None and len(res.y) == form.m:
                 res.y = scaled[1] * np.asarray(res.y, dtype=float)
             res.extra["row_scaling"] = solver_form.meta["row_scaling"]
     t2 = time.perf_counter()
     if early is None or early.x is not None:
-        _measure(res, form, Tolerances.from_options(opts, backend.default_tol))
+        grace = (isinstance(getattr(form, "deadline", None), Deadline) and opts.time_limit
+                 is not None and res.termination == Termination.TIME_LIMIT)
+        if grace:  # a stopped solve's measurement is bounded too (optkit.finish.measure_grace)
+            form.deadline.arm(measure_grace(opts.time_limit or 0.0))  # time_limit is set (grace)
+        try:
+            _measure(res, form, Tolerances.from_options(opts, backend.default_tol))
+        finally:
+            if grace:
+                form.deadline.disarm()
     if hasattr(form, "counts"):
         res.evaluations = {**dict(form.counts), **res.evaluations}
         if any(v != "exact" for v in form.derivatives.values()):
@@ -151,11 +186,15 @@ def solve(problem: Any, solver: str | None = None, decompose: bool = False,
     return res
 
 
-def _run(call, backend) -> Result:
+def _run(call, backend, form=None) -> Result:
     """Call the backend; an exception inside it becomes an ERROR result, not a crash. A raw
-    record is turned into a Result through the backend's status table (:func:`to_result`)."""
+    record is turned into a Result through the backend's status table (:func:`to_result`). The
+    form's deadline passing inside the backend becomes a TIME_LIMIT result at the form's last
+    iterate (:func:`optkit.finish.time_limit_result`)."""
     try:
         res = to_result(call(), backend)
+    except DeadlineExceeded as exc:
+        res = time_limit_result(form, exc)
     except OptkitError:
         raise
     except Exception as exc:
