@@ -28,8 +28,11 @@ Hessians.
 
 Beyond the paper: ``multistart=K`` (seeded starts, the best bilevel-feasible answer by the measured
 lower gap, :mod:`optkit.bilevel.multistart`; ``multistart_settings`` cycles hyperparameters over
-the starts) and ``polish=True`` (:func:`optimistic_polish`: the optimistic point of the lower
-solution set at the final x).
+the starts), ``polish=True`` (:func:`optimistic_polish`: the optimistic point of the lower
+solution set at the final x) and ``polish="active-set"`` (that, then :func:`active_set_polish`:
+for LP/QP lower levels, a local search over the lower level's complementarity pattern by LPs
+whose points all satisfy the lower KKT conditions — it moves the upper variables that F reaches
+only through y, whose φ_k-gradient ∇ₓf(x, y) − ∇ₓf(x, θ) is damped by 1/c_k).
 
 Defaults: α = β = 0.01, η = 0.03, γ₁ = 10, γ₂ = 0.1, c = 1, p = 0.49, r = 10. The paper's LLC
 setting is α = β = 0.002, p = 0.3 (``PAPER_SETTINGS``); the defaults take larger outer steps and a
@@ -227,8 +230,8 @@ def optimistic_polish(model, v: np.ndarray, gap_tol: float = 1e-8) -> np.ndarray
     return d.project_box(out)
 
 
-def active_set_polish(model, v: np.ndarray, rounds: int = 60, tol: float = 1e-7,
-                      time_limit: float | None = None) -> tuple[np.ndarray, dict] | None:
+def active_set_polish(model, v: np.ndarray, tol: float = 1e-7, flips: bool = True,
+                      max_lps: int = 500, time_limit: float | None = None) -> tuple[np.ndarray, dict] | None:
     """Local search over the lower level's active set (beyond the paper; LP/convex-QP lower levels).
 
     With the lower level written as in the ``kkt`` backend (inequalities L v + l ≤ 0 including the
@@ -244,10 +247,14 @@ def active_set_polish(model, v: np.ndarray, rounds: int = 60, tol: float = 1e-7,
     lower solution satisfies (its multipliers vanish where sᵢ > 0), the rounds alternate the two
     patterns a solution (v, λ) admits, {i : λᵢ > tol} and {i : sᵢ ≤ tol} (they differ on the
     degenerate rows, λᵢ = sᵢ = 0), so each round's LP contains the previous answer and F never
-    increases; it stops when neither pattern improves F (relative 1e-9). This is the same
-    local search as pivoting between neighbouring faces of the ``kkt`` MILP. The LPs go to the
-    backend the registry ranks first for them. Returns (v, info) or None when the model is not
-    in the class (or the first LP fails)."""
+    increases, until neither pattern improves F (relative 1e-9). Then (``flips=True``) single
+    flips of the pattern are tried, first improvement, rows with the smallest multiplier or
+    slack first (a binding row leaves 𝒜 or an inactive one enters it), each improving flip
+    followed by the alternation again, until no flip improves, ``max_lps`` LPs or ``time_limit``.
+    This is a local search over the faces of the ``kkt`` MILP (its binaries fixed), not a
+    certificate of global optimality; the answer is measured independently like every other.
+    The LPs go to the backend the registry ranks first for them. Returns (v, info) or None when
+    the model is not in the class or no LP improved on v."""
     import optkit as ok
     from optkit import registry
     from optkit.errors import OptkitError
@@ -283,32 +290,56 @@ def active_set_polish(model, v: np.ndarray, rounds: int = 60, tol: float = 1e-7,
             return None
         return np.asarray(r.x, float)
 
-    s = -(L @ v + l)
-    active = s <= tol * (1.0 + np.abs(l))
-    F = float(d.F.value(v))
-    F_start, n_lp, stalls, rule = F, 0, 0, 0
-    v_best = v
-    for _ in range(rounds):
-        if time_limit is not None and time.perf_counter() - t0 > time_limit:
-            break
-        z = solve(active)
-        n_lp += 1
-        if z is None:
-            break
-        vn, lam = z[:ref.N], z[iL:iL + k]
-        Fn = float(d.F.value(vn))
-        if Fn <= F:
-            v_best = vn
-        improved = Fn < F - 1e-9 * (1.0 + abs(F))
-        F = min(F, Fn)
-        stalls = 0 if improved else stalls + 1
-        if stalls >= 2:
-            break
-        sn = z[iS:iS + k]
-        active = lam > tol if rule == 0 else sn <= tol * (1.0 + np.abs(l))
-        rule = 1 - rule
-    if v_best is v:
+    scale_l = tol * (1.0 + np.abs(l))
+    F_start = float(d.F.value(v))
+    best: dict = {"F": F_start, "z": None}
+    n_lp = 0
+
+    def out_of_time() -> bool:
+        return (n_lp >= max_lps or (time_limit is not None
+                                    and time.perf_counter() - t0 > time_limit))
+
+    def descend(active: np.ndarray) -> bool:
+        """Alternate the two patterns of each answer until neither improves; True if F fell."""
+        nonlocal n_lp
+        start, stalls, rule = best["F"], 0, 0
+        while stalls < 2 and not out_of_time():
+            z = solve(active)
+            n_lp += 1
+            if z is None:
+                break
+            Fn = float(d.F.value(z[:ref.N]))
+            improved = Fn < best["F"] - 1e-9 * (1.0 + abs(best["F"]))
+            if Fn <= best["F"] or best["z"] is None:
+                best["F"], best["z"] = min(Fn, best["F"]), z
+            stalls = 0 if improved else stalls + 1
+            lam, sn = z[iL:iL + k], z[iS:iS + k]
+            active = lam > tol if rule == 0 else sn <= scale_l
+            rule = 1 - rule
+        return best["F"] < start - 1e-9 * (1.0 + abs(start))
+
+    descend(-(L @ v + l) <= scale_l)
+    # single flips of the pattern (first improvement), rows with the smallest multiplier or slack
+    # first: a row that binds leaves the active set, or an inactive one enters it
+    improved = best["z"] is not None
+    while improved and flips and not out_of_time():
+        improved = False
+        z = best["z"]
+        lam, sn = z[iL:iL + k], z[iS:iS + k]
+        base = lam > tol
+        order = np.argsort(np.where(base, lam, sn), kind="stable")
+        for i in order:
+            if out_of_time():
+                break
+            trial = base.copy()
+            trial[i] = not trial[i]
+            if descend(trial):
+                improved = True
+                break
+    if best["z"] is None or not best["F"] < F_start:
         return None
+    v_best = best["z"][:ref.N]
+    F = best["F"]
     info = {"lps": n_lp, "start_objective": model.upper.sense * F_start,
             "objective": model.upper.sense * F, "inner_solver": getattr(backend, "name", None),
             "time": time.perf_counter() - t0}

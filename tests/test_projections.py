@@ -170,9 +170,10 @@ def _row_box_kkt(proj, c0, a, H, lo, hi, p, u) -> float:
 @pytest.mark.parametrize("n,diagonal", [(2, True), (5, True), (12, True), (6, False)])
 def test_quadratic_row_box_root_find_satisfies_kkt_and_matches_linearisation(n, diagonal):
     # one convex quadratic row ∩ box by the 1-D root-find on λ: scalar path (n ≤ 6) and numpy
-    # path (n = 12), separable Hessian with bounds, a full Hessian without bounds
+    # path (n = 12), separable Hessian with bounds, a full Hessian without bounds; checked by the
+    # projection's KKT conditions and against cvxpy
     rng = np.random.default_rng(10 + n)
-    a, c0 = rng.standard_normal(n), -0.5
+    a, c0 = rng.standard_normal(n), -0.05
     if diagonal:
         H = np.diag(rng.uniform(0.0, 2.0, n))
         H[0, 0] = 0.0                              # a linear direction as in y² − x ≤ 0
@@ -182,19 +183,21 @@ def test_quadratic_row_box_root_find_satisfies_kkt_and_matches_linearisation(n, 
         H, lo, hi = B @ B.T, np.full(n, -np.inf), np.full(n, np.inf)
     proj = P.QuadraticRowBox(c0, a, H, lo, hi)
     assert proj.scalar == (n <= P.QuadraticRowBox.SCALAR_MAX)
-    lin = P.ConvexRows(lambda u: np.array([c0 + a @ u + 0.5 * u @ H @ u]),
-                       lambda u: (a + H @ u)[None, :], lo, hi,
-                       fallback=lambda q: np.full(n, np.nan))
-    agree = 0
+    n_active = 0
     for _ in range(60):
         p = 3.0 * rng.standard_normal(n)
         u = proj(p)
+        # the projection onto a closed convex set is its unique KKT point
         assert _row_box_kkt(proj, c0, a, H, lo, hi, p, u) <= 1e-9 * (1 + np.abs(p).max())
-        w = lin(p)
-        if np.all(np.isfinite(w)):
-            agree += 1
-            assert np.max(np.abs(u - w)) <= 1e-8
-    assert agree >= 30
+        n_active += proj.lam > 0
+    assert n_active >= 10                          # the row binds on part of the draws
+    p = 3.0 * rng.standard_normal(n)
+    u = cp.Variable(n)
+    cons = [c0 + a @ u + 0.5 * cp.quad_form(u, H, assume_PSD=True) <= 0]
+    if diagonal:
+        cons += [u >= lo, u <= hi]
+    cp.Problem(cp.Minimize(cp.sum_squares(u - p)), cons).solve(solver=cp.CLARABEL)
+    assert np.max(np.abs(proj(p) - u.value)) <= 1e-3   # Clarabel is accurate to ~1e-4 here
 
 
 def test_quadratic_row_box_refuses_empty_and_nonconvex_sets():
@@ -212,11 +215,11 @@ def test_quadratic_row_box_refuses_empty_and_nonconvex_sets():
 
 def test_dempe_known_projections():
     # C = {y² ≤ x} ∩ [1, 10]²: inside → unchanged; (0, 0) → the corner (1, 1); (2, 3) → the point
-    # of the parabola x = y² nearest to it, y³ + (1/2 − 2)y − 3/2 = 0 ⇒ y = 1.5 (x = 2.25)
+    # (1.75, 3) → (2.25, 1.5): p − u = λ(−1, 2y) with λ = 1/2 on the parabola x = y²
     from optkit.problems import bilevel as B
 
     bl = B.dempe1992()
     proj = P.build(bl.data(), bl.start(None))
     assert np.array_equal(proj(np.array([5.0, 2.0])), [5.0, 2.0])
     assert np.allclose(proj(np.array([0.0, 0.0])), [1.0, 1.0], atol=1e-12)
-    assert np.allclose(proj(np.array([2.0, 3.0])), [2.25, 1.5], atol=1e-10)
+    assert np.allclose(proj(np.array([1.75, 3.0])), [2.25, 1.5], atol=1e-10)

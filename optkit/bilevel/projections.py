@@ -18,7 +18,11 @@ Cached / warm-started, for what has no closed form:
   warm-started from the previous active set (usually one linear solve per call);
 - large polyhedra (:class:`OSQPPolyhedron`): OSQP set up once — its KKT factorisation is cached
   and only q = −p changes between calls, warm-started from the previous answer;
-- convex nonlinear rows ``c(u) ≤ 0`` with a box (:class:`ConvexRows`): if the box projection is
+- one convex quadratic row ``c₀ + aᵀu + ½uᵀHu ≤ 0`` with a box (:class:`QuadraticRowBox`; H
+  diagonal, or a full H without bounds): a 1-D safeguarded Newton root-find on the multiplier λ of
+  φ(λ) = c(u(λ)), u(λ) in closed form, warm-started from the previous λ, Python floats on tiny
+  blocks;
+- other convex nonlinear rows ``c(u) ≤ 0`` with a box (:class:`ConvexRows`): if the box projection is
   feasible it is the answer; otherwise sequential linearisation — u_{j+1} = projection of p onto
   {c(u_j) + J(u_j)(u − u_j) ≤ 0} ∩ box (a small polyhedron, above) — whose fixed points are the
   KKT points of the projection; started from the previous answer, it converges in a few steps
