@@ -691,9 +691,10 @@ class QuadraticRowBox:
         return c, dphi, u
 
     def __call__(self, p: np.ndarray) -> np.ndarray:
-        q = p if self.Q is None else self.Q.T @ p
+        q: Any = p if self.Q is None else self.Q.T @ p
+        phi: Callable[[Any, float], Any]
         if self.scalar:
-            q = q.tolist()
+            q = q.tolist()  # plain floats: tiny blocks are faster without numpy's per-call cost
             phi = self._phi_scalar
             scale = 1.0 + max(abs(x) for x in q) if q else 1.0
         else:
