@@ -28,13 +28,17 @@ from optkit.errors import OptionError
 TUNABLE = ("sketch_relaxation", "sketch_block_size")
 
 
+#: sketch_block_size value meaning "the whole system": one sketch step is one direct solve
+FULL = "full"
+
+
 def check_block_size(who: str, value) -> None:
-    """sketch_block_size is None (adaptive) or a positive int."""
-    if value is None:
+    """sketch_block_size is None (adaptive), a positive int, or "full" (the whole system)."""
+    if value is None or value == FULL:
         return
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise OptionError(f"{who}: option sketch_block_size must be a positive integer or None "
-                          f"(adaptive), got {value!r}")
+        raise OptionError(f"{who}: option sketch_block_size must be a positive integer, None "
+                          f"(adaptive) or 'full' (the whole system), got {value!r}")
 
 
 def check_relaxation(who: str, value) -> None:

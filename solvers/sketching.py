@@ -89,7 +89,7 @@ class SketchSolver:
     CHUNK = 8192
 
     def __init__(self, b: np.ndarray, rng: np.random.Generator, sketch: str = "gaussian",
-                 block_size: int | None = 1, K=None, matvec: Callable | None = None,
+                 block_size: int | str | None = 1, K=None, matvec: Callable | None = None,
                  kfro: float = 1.0, blocks=None, coarse=None, coarse_prob: float = 0.5,
                  relaxation: float = 1.0, use_numba: bool | None = None):
         if sketch not in SKETCHES:
@@ -102,6 +102,8 @@ class SketchSolver:
         self.sketch = sketch
         self.omega = float(relaxation)
         self.adaptive = block_size is None
+        if block_size == "full":  # the whole system in one sketch: one step is a direct solve
+            block_size = self.d
         self.block = 1 if self.adaptive else int(max(1, min(block_size, self.d)))
         self.max_block = self.block
         self.numba = HAVE_NUMBA if use_numba is None else bool(use_numba and HAVE_NUMBA)
