@@ -60,7 +60,7 @@ def test_observe_checks_its_input():
 # ---------------------------------------------------------------------- policies
 def test_tsallis_probabilities_solve_the_normalisation():
     """pᵢ = 4/(η(L̂ᵢ − x))² sums to 1; equal losses give the uniform distribution."""
-    p = TsallisINF(5)
+    p = TsallisINF(5, eta0=4.0)
     assert np.allclose(p.probabilities(), 0.2)
     p.L = np.array([0.0, 3.0, 10.0, 10.0, 50.0])
     p.t = 99
@@ -168,23 +168,54 @@ def laplacian_table():
 @pytest.mark.slow
 def test_learning_to_relax_acceptance_small(laplacian_table):
     """The issue's acceptance run at CI size (the full run, n = 10⁴, is benchmarks/relax.py):
-    over Tsallis-INF seeds 0–7 the median total is within 1.15× of the best fixed ω in hindsight
-    and at most 0.5× that of ω = 1, no seed worse than 1.3×; ChebCB (seed 0) within 1.15× of the
-    instance-optimal policy. Measured: median 1.08×, worst 1.23×, 0.39× of ω = 1; ChebCB 1.06×."""
+    every Tsallis-INF seed 0–9 is within 1.15× of the best fixed ω in hindsight and at most 0.5×
+    the cost of ω = 1; ChebCB (seed 0) within 1.15× of the instance-optimal policy. Measured:
+    1.063–1.081× (the max-normalised learner used before reached 1.346× on seed 8), 0.39× of
+    ω = 1; ChebCB 1.06×."""
     space, costs, ctx = laplacian_table
     gs = costs[:, 0].sum()
-    reports = [replay(Tuner(space, "tsallis-inf", seed=s), costs).regret(costs) for s in range(8)]
+    reports = [replay(Tuner(space, "tsallis-inf", seed=s), costs).regret(costs) for s in range(10)]
     assert all(r["mismatch"] == 0 for r in reports)
     best = reports[0]["best_fixed_total"]
-    totals = sorted(r["total"] for r in reports)
-    median = (totals[3] + totals[4]) / 2
-    assert median <= 1.15 * best
-    assert median <= 0.5 * gs
-    assert totals[-1] <= 1.3 * best
+    worst = max(r["total"] for r in reports)
+    assert worst <= 1.15 * best
+    assert worst <= 0.5 * gs
     cheb = replay(Tuner(space, "chebcb", seed=0, context_range=(ctx.min(), ctx.max())), costs, ctx)
     rc = cheb.regret(costs)
     assert rc["total"] <= 1.15 * rc["instance_optimal_total"]
     assert rc["instance_optimal_total"] < best  # the context is worth having
+
+
+def test_tsallis_inf_is_invariant_to_the_unit_of_cost():
+    """Losses are cost / running mean cost: costs in iterations or in thousands of iterations
+    give the same choices (a cap- or max-based scale would not, in general)."""
+    rng = np.random.default_rng(3)
+    hardness = rng.lognormal(0.0, 0.8, 300)[:, None]           # instance difficulty, all arms
+    costs = np.round(hardness * np.array([[9.0, 6.0, 5.0, 7.0]]) * 10)
+    space = Space(omega=[1.0, 1.2, 1.4, 1.6])
+    a = replay(Tuner(space, "tsallis-inf", seed=4), costs)
+    b = replay(Tuner(space, "tsallis-inf", seed=4), costs * 1000.0)
+    assert a.arms == b.arms
+    assert np.bincount(a.arms[-100:], minlength=4).argmax() == 2  # the cheapest arm wins
+
+
+def test_tsallis_inf_options_and_their_errors():
+    t = Tuner(Space(omega=[1.0, 1.5]), "tsallis-inf", seed=0)
+    assert t.policy.params() == {"eta0": 2.5, "estimator": "shifted", "normalise": "mean"}
+    s = Tuner(Space(omega=[1.0, 1.5]), "tsallis-inf", seed=0, scale=100.0)
+    assert (s.policy.normalise, s.policy.estimator) == ("loss", "rv")  # a given scale: [0, 1]
+    for kw, words in (({"eta0": 0}, "eta0"), ({"eta0": float("nan")}, "eta0"),
+                      ({"estimator": "ucb"}, "estimator"), ({"normalise": "max"}, "normalise")):
+        with pytest.raises(ok.OptionError, match=words):
+            TsallisINF(3, **kw)
+    # a tuner saved before the running-mean losses existed resumes with its [0, 1] losses
+    old = Tuner(Space(omega=[1.0, 1.5]), "tsallis-inf", seed=0, eta0=4.0, estimator="baseline",
+                normalise="loss").to_dict()
+    old["policy_params"].pop("normalise")
+    old["policy_state"].pop("cost_sum")
+    back = Tuner.from_dict(old)
+    assert back.policy.params() == {"eta0": 4.0, "estimator": "baseline", "normalise": "loss"}
+    assert back.policy.cost_sum == 0.0
 
 
 @pytest.mark.slow

@@ -40,9 +40,11 @@ class Tuner:
     """Online tuner of solver options (see module docstring).
 
     ``policy``: "tsallis-inf", "chebcb", "fixed", "random", or a Policy instance; ``scale``: the
-    cost that maps to loss 1 (None: the largest cost observed so far); ``fixed``: for
-    policy="fixed", the options dict (or arm index) to use; other keywords go to the policy
-    (``eta0``; ``context_range``, ``degree``, ``beta``, ``ridge``).
+    cost that maps to loss 1 (None: the largest cost observed so far; a given scale also makes
+    Tsallis-INF learn from these [0, 1] losses, ``normalise="loss"``, instead of its default
+    cost / running mean); ``fixed``: for policy="fixed", the options dict (or arm index) to use;
+    other keywords go to the policy (``eta0``, ``estimator``, ``normalise``; ``context_range``,
+    ``degree``, ``beta``, ``ridge``).
     """
 
     def __init__(self, space: Space | Mapping, policy: str | Policy = "tsallis-inf",
@@ -63,6 +65,8 @@ class Tuner:
             if policy not in POLICIES:
                 raise OptionError(f"unknown tuning policy {policy!r}; policies: "
                                   f"{', '.join(POLICIES)}")
+            if policy == "tsallis-inf" and self.scale is not None:
+                policy_options.setdefault("normalise", "loss")  # a given scale is the bound
             if policy == "fixed":
                 arm = 0 if fixed is None else (fixed if isinstance(fixed, (int, np.integer))
                                                else self.space.index(fixed))
@@ -216,6 +220,8 @@ class Tuner:
         if name not in POLICIES:
             raise OptionError(f"unknown tuning policy {name!r} in the saved state")
         params = dict(d["policy_params"])
+        if name == "tsallis-inf" and "normalise" not in params:
+            params["normalise"] = "loss"  # saved before the running-mean losses: keep its losses
         t = cls(space, policy=POLICIES[name](len(space), **params), seed=d["seed"], scale=d["scale"])
         t.policy.load(d["policy_state"])
         t.rng.bit_generator.state = d["rng"]
