@@ -221,12 +221,7 @@ def run(library, solvers, settings=None, seeds=None, workers: int = 1,
         from ..extras import require
 
         require("distributed", "dask", "executor='dask'")
-    if isinstance(library, InstanceSet):
-        instances = library
-    elif isinstance(library, list):
-        instances = InstanceSet(library, spec="<list>")
-    else:
-        instances = load_checked(library, params or {})
+    instances = resolve_instances(library, params)
     jobs = make_jobs(instances, solvers, settings, seeds, time_limit, lenient)
     st = store if isinstance(store, Store) else Store(store)
     done = st.keys(j.key for j in jobs)
@@ -342,6 +337,16 @@ def _positive(v: Any) -> bool:
     """A finite number > 0 (bools and NaN are not)."""
     return (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
             and v > 0)
+
+
+def resolve_instances(library: Any, params: dict | None) -> InstanceSet:
+    """The instances of a batch: an InstanceSet as given, a list of instances, or a library spec
+    loaded with ``params`` (checked by :func:`load_checked`)."""
+    if isinstance(library, InstanceSet):
+        return library
+    if isinstance(library, list):
+        return InstanceSet(library, spec="<list>")
+    return load_checked(library, params or {})
 
 
 def load_checked(spec: Any, params: dict) -> InstanceSet:

@@ -33,10 +33,9 @@ from typing import Any
 from collections.abc import Callable
 
 from ..errors import OptionError
-from ..problems_api import InstanceSet
 from .executors import run_local
 from .job import job_key
-from .runner import _OUTCOME, BatchRuns, load_checked, make_jobs
+from .runner import _OUTCOME, BatchRuns, make_jobs, resolve_instances
 from .store import Store
 
 SOLVED = ("OPTIMAL", "LOCALLY_OPTIMAL")
@@ -78,12 +77,7 @@ def run_tuned(library: Any, solver: str, tune: Any, settings: dict | None = None
     clash = sorted(set(base) & set(tune.space.names))
     if clash:
         raise OptionError(f"option(s) {', '.join(clash)} are both in settings and tuned")
-    if isinstance(library, InstanceSet):
-        instances = library
-    elif isinstance(library, list):
-        instances = InstanceSet(library, spec="<list>")
-    else:
-        instances = load_checked(library, params or {})
+    instances = resolve_instances(library, params)
     sig = tune.signature()
     jobs = []
     for j in make_jobs(instances, [solver], base, None, time_limit):
