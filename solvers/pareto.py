@@ -35,7 +35,7 @@ from optkit.errors import UnsupportedProblemError
 from optkit.multiobjective.indicators import crowding_distance, nondominated_mask
 from optkit.multiobjective.scalarize import (Run, Scalarization, simplex_points, single_thread,
                                              iter_spread_order, spread_order)
-from optkit.multiobjective.scalarize import INFEASIBLE
+from optkit.multiobjective.scalarize import INFEASIBLE, anchor_entries
 from optkit.options import Option, SolveOptions
 from optkit.raw import iteration_record
 from optkit.status import Termination
@@ -90,7 +90,7 @@ def empty_feasible_set(res):
     infeasible and none found a feasible point (a local solver's claim)."""
     log = getattr(res, "subproblems", None) or []
     archive = getattr(res, "archive", None) or {}
-    anchors = [e for e in log if isinstance(e.get("params"), dict) and "anchor" in e["params"]]
+    anchors = anchor_entries(log)
     infeasible = [e for e in anchors if e.get("status") in INFEASIBLE]
     if len(res) or len(archive.get("X", ())) or not infeasible:
         return res

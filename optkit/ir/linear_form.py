@@ -182,19 +182,16 @@ class LinearForm:
             j = int(big[0])
             raise DataError(f"objective coefficient of {self._col(j)} = {self.c[j]:g} {note}",
                             src, f"objective[{j}]")
-        A = self.A.tocoo()
-        big = np.flatnonzero(np.abs(A.data) > lim)
-        if big.size:
-            i, j = int(A.row[big[0]]), int(A.col[big[0]])
-            raise DataError(f"constraint matrix entry at {self._row(i)}, {self._col(j)} = "
-                            f"{A.data[big[0]]:g} {note}", src, f"A[{i},{j}]")
-        if self.Q is not None:
-            Q = self.Q.tocoo()
-            big = np.flatnonzero(np.abs(Q.data) > lim)
+        for M, key in ((self.A, "A"), (self.Q, "Q")):
+            if M is None:
+                continue
+            M = M.tocoo()
+            big = np.flatnonzero(np.abs(M.data) > lim)
             if big.size:
-                i, j = int(Q.row[big[0]]), int(Q.col[big[0]])
-                raise DataError(f"quadratic objective entry Q[{i},{j}] = {Q.data[big[0]]:g} "
-                                f"{note}", src, f"Q[{i},{j}]")
+                i, j = int(M.row[big[0]]), int(M.col[big[0]])
+                where = (f"constraint matrix entry at {self._row(i)}, {self._col(j)}" if key == "A"
+                         else f"quadratic objective entry Q[{i},{j}]")
+                raise DataError(f"{where} = {M.data[big[0]]:g} {note}", src, f"{key}[{i},{j}]")
 
     # ------------------------------------------------------------------ properties
     @property

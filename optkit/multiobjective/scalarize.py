@@ -164,6 +164,11 @@ def spread_order(P: np.ndarray, first: int = 0, limit: int | None = None) -> np.
     return np.fromiter((next(it) for _ in range(k)), dtype=int, count=k)
 
 
+def anchor_entries(log: list) -> list:
+    """The subproblem-log entries of the anchor solves (params carry "anchor")."""
+    return [e for e in log if isinstance(e.get("params"), dict) and "anchor" in e["params"]]
+
+
 # ---------------------------------------------------------------------------- one run
 class Run:
     """State of one method run: budgets, counters, archive of feasible points, subproblem log."""
@@ -453,8 +458,7 @@ class Run:
             self.payoff = P
             self.set_normalisation(P.min(axis=0), P.max(axis=0))
         else:
-            tried = [e for e in self.log if isinstance(e.get("params"), dict)
-                     and "anchor" in e["params"]]
+            tried = anchor_entries(self.log)
             if tried and all(e.get("status") in INFEASIBLE for e in tried) and not self.stopped:
                 # the anchors share the model's feasible set: no other subproblem can be feasible
                 self.stopped = (f"the model's constraints are infeasible: all {len(tried)} "
